@@ -1,0 +1,48 @@
+/*
+ * Key authentication. Keys are presented in plaintext and looked up by their SHA-256
+ * (only the hash is stored); the key's kind fixes what it may do, so every lookup
+ * names the kind the endpoint accepts. A revoked key is refused at its next use.
+ */
+#ifndef HD_AUTH_H
+#define HD_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hd_db.h"
+
+enum hd_key_kind {
+	HD_KEY_NONE = 0,
+	HD_KEY_SERVER,       /* developer dialect: send for one app */
+	HD_KEY_SECRET,       /* webpush dialect: one service (= app) */
+	HD_KEY_USER_TOKEN,   /* audience dialect: apps of one tenant it is granted */
+	HD_KEY_BEARER,       /* inbox dialect: one app user */
+	HD_KEY_INTEGRATION,  /* legacy dialect: one company (tenant), one of its apps */
+	HD_KEY_CLIENT,       /* publishable: registers devices only */
+	HD_KEY__MAX
+};
+
+/* Longest key accepted; longer ones are refused without a database lookup. */
+#define HD_KEY_MAX_LEN 256
+
+/* Who a request acts for, once authenticated. */
+struct hd_principal {
+	enum hd_key_kind kind;
+	uint64_t key_id;
+	uint64_t tenant_id;
+	uint64_t app_id;             /* 0 when the key is not bound to one app */
+	uint64_t app_user_id;        /* bearer keys only */
+	char app_uid[40];            /* the app's public id */
+	unsigned dedupe_window_s;
+};
+
+/* Looks up an active key of the given kind. *found is false for unknown, revoked or
+ * other-kind keys; the error is only for database trouble. */
+enum hd_err hd_auth_lookup(struct hd_db *db, enum hd_key_kind kind, const char *key,
+    size_t len, struct hd_principal *out, bool *found);
+
+/* SHA-256 of data into out[32]. */
+enum hd_err hd_sha256(const void *data, size_t len, unsigned char out[32]);
+
+#endif

@@ -1,0 +1,250 @@
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hd_buf.h"
+#include "hd_config.h"
+#include "hd_text.h"
+
+#ifndef HD_SYSCONFDIR
+#define HD_SYSCONFDIR "/etc"
+#endif
+
+#define HD_CONFIG_MAX_BYTES (64 * 1024)
+#define HD_SECRET_FILE_MAX (4 * 1024)
+
+enum hd_ctype { HD_C_STR, HD_C_UINT, HD_C_SIZE, HD_C_SECRET_FILE, HD_C_LOGLEVEL };
+
+struct hd_ckey {
+	const char *name;
+	enum hd_ctype type;
+	size_t offset;
+	unsigned long long min, max;   /* numbers only */
+};
+
+#define HD_OFF(f) offsetof(struct hd_config, f)
+
+static const struct hd_ckey hd_ckeys[] = {
+	{ "db_socket", HD_C_STR, HD_OFF(db_socket), 0, 0 },
+	{ "db_host", HD_C_STR, HD_OFF(db_host), 0, 0 },
+	{ "db_port", HD_C_UINT, HD_OFF(db_port), 1, 65535 },
+	{ "db_name", HD_C_STR, HD_OFF(db_name), 0, 0 },
+	{ "db_user", HD_C_STR, HD_OFF(db_user), 0, 0 },
+	{ "db_password", HD_C_STR, HD_OFF(db_password), 0, 0 },
+	{ "db_password_file", HD_C_SECRET_FILE, HD_OFF(db_password), 0, 0 },
+	{ "db_timeout_s", HD_C_UINT, HD_OFF(db_timeout_s), 1, 60 },
+	{ "max_body_bytes", HD_C_SIZE, HD_OFF(max_body_bytes), 1024, 64 * 1024 * 1024 },
+	{ "rate_limit_per_address", HD_C_UINT, HD_OFF(rate_limit_per_address), 0, 1000000 },
+	{ "log_level", HD_C_LOGLEVEL, HD_OFF(log_level), 0, 0 },
+};
+
+void
+hd_config_defaults(struct hd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->db_port = 3306;
+	cfg->db_timeout_s = 1;
+	cfg->max_body_bytes = 64 * 1024;
+	cfg->rate_limit_per_address = 100;
+	cfg->log_level = HD_LOG_INFO;
+}
+
+void
+hd_config_free(struct hd_config *cfg)
+{
+	free(cfg->db_socket);
+	free(cfg->db_host);
+	free(cfg->db_name);
+	free(cfg->db_user);
+	if (cfg->db_password)
+		explicit_bzero(cfg->db_password, strlen(cfg->db_password));
+	free(cfg->db_password);
+	cfg->db_socket = cfg->db_host = cfg->db_name = cfg->db_user = NULL;
+	cfg->db_password = NULL;
+}
+
+const char *
+hd_config_path(void)
+{
+	const char *p = getenv("HERALD_CONFIG");
+
+	return p && *p ? p : HD_SYSCONFDIR "/herald/herald.conf";
+}
+
+/* Reads a whole small file into a NUL-terminated string (caller frees). */
+static enum hd_err
+hd_read_small_file(const char *path, size_t max, char **out, size_t *outlen)
+{
+	struct hd_buf b;
+	char chunk[4096];
+	size_t n;
+	FILE *f;
+	enum hd_err err = HD_OK;
+
+	hd_buf_init(&b, max);
+	if ((f = fopen(path, "r")) == NULL)
+		return HD_ERR_CONFIG;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if ((err = hd_buf_append(&b, chunk, n)) != HD_OK)
+			break;
+	if (err == HD_OK && ferror(f))
+		err = HD_ERR_CONFIG;
+	fclose(f);
+	if (err == HD_OK && b.data == NULL)
+		err = hd_buf_append(&b, "", 0);
+	if (err != HD_OK) {
+		hd_buf_free(&b);
+		return err == HD_ERR_NOMEM ? HD_ERR_CONFIG : err;
+	}
+	*out = hd_buf_steal(&b, outlen);
+	return HD_OK;
+}
+
+static enum hd_err
+hd_config_set(struct hd_config *cfg, const struct hd_ckey *k, const char *v,
+    size_t vlen, char *err, size_t errlen, unsigned line)
+{
+	char *field = (char *)cfg + k->offset;
+	unsigned long long n;
+	uint64_t u;
+	char *s = NULL, *file = NULL;
+	size_t flen;
+	enum hd_log_level lvl;
+
+	switch (k->type) {
+	case HD_C_STR:
+	case HD_C_SECRET_FILE:
+		if ((s = strndup(v, vlen)) == NULL)
+			return HD_ERR_NOMEM;
+		if (k->type == HD_C_SECRET_FILE) {
+			if (hd_read_small_file(s, HD_SECRET_FILE_MAX, &file, &flen) != HD_OK) {
+				snprintf(err, errlen, "line %u: %s: cannot read %s",
+				    line, k->name, s);
+				free(s);
+				return HD_ERR_CONFIG;
+			}
+			free(s);
+			while (flen > 0 && (file[flen - 1] == '\n' || file[flen - 1] == '\r'))
+				file[--flen] = '\0';
+			s = file;
+		}
+		free(*(char **)field);
+		*(char **)field = s;
+		return HD_OK;
+	case HD_C_UINT:
+	case HD_C_SIZE:
+		if (hd_parse_u64(v, vlen, &u) != 0 || u < k->min || u > k->max) {
+			snprintf(err, errlen, "line %u: %s must be a whole number from %llu to %llu",
+			    line, k->name, k->min, k->max);
+			return HD_ERR_CONFIG;
+		}
+		n = u;
+		if (k->type == HD_C_UINT)
+			*(unsigned *)field = (unsigned)n;
+		else
+			*(size_t *)field = (size_t)n;
+		return HD_OK;
+	case HD_C_LOGLEVEL:
+		if ((s = strndup(v, vlen)) == NULL)
+			return HD_ERR_NOMEM;
+		if (hd_log_level_parse(s, &lvl) != 0) {
+			snprintf(err, errlen, "line %u: log_level must be error, warn, info or debug", line);
+			free(s);
+			return HD_ERR_CONFIG;
+		}
+		free(s);
+		*(enum hd_log_level *)field = lvl;
+		return HD_OK;
+	}
+	return HD_ERR_INTERNAL;
+}
+
+static void
+hd_trim(const char **s, size_t *len)
+{
+	while (*len && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t' ||
+	    (*s)[*len - 1] == '\r'))
+		(*len)--;
+}
+
+enum hd_err
+hd_config_parse(struct hd_config *cfg, const char *text, size_t len, char *err,
+    size_t errlen)
+{
+	const size_t nkeys = sizeof(hd_ckeys) / sizeof(hd_ckeys[0]);
+	unsigned char seen[sizeof(hd_ckeys) / sizeof(hd_ckeys[0])] = { 0 };
+	const char *p = text, *end = text + len;
+	unsigned line = 0;
+	enum hd_err rc;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *l = p, *eq, *key, *val;
+		size_t llen = (size_t)((eol ? eol : end) - p), klen, vlen, i;
+
+		p = eol ? eol + 1 : end;
+		line++;
+		hd_trim(&l, &llen);
+		if (llen == 0 || l[0] == '#')
+			continue;
+		if ((eq = memchr(l, '=', llen)) == NULL) {
+			snprintf(err, errlen, "line %u: expected key = value", line);
+			return HD_ERR_CONFIG;
+		}
+		key = l;
+		klen = (size_t)(eq - l);
+		val = eq + 1;
+		vlen = llen - klen - 1;
+		hd_trim(&key, &klen);
+		hd_trim(&val, &vlen);
+		for (i = 0; i < nkeys; i++)
+			if (strlen(hd_ckeys[i].name) == klen &&
+			    memcmp(hd_ckeys[i].name, key, klen) == 0)
+				break;
+		if (i == nkeys) {
+			snprintf(err, errlen, "line %u: unknown key '%.*s'", line,
+			    (int)(klen > 64 ? 64 : klen), key);
+			return HD_ERR_CONFIG;
+		}
+		if (seen[i]++) {
+			snprintf(err, errlen, "line %u: %s is set twice", line, hd_ckeys[i].name);
+			return HD_ERR_CONFIG;
+		}
+		if (memchr(val, '\0', vlen) != NULL) {
+			snprintf(err, errlen, "line %u: NUL byte in value", line);
+			return HD_ERR_CONFIG;
+		}
+		if ((rc = hd_config_set(cfg, &hd_ckeys[i], val, vlen, err, errlen, line)) != HD_OK)
+			return rc;
+	}
+	if (cfg->db_name == NULL) {
+		snprintf(err, errlen, "db_name is required");
+		return HD_ERR_CONFIG;
+	}
+	return HD_OK;
+}
+
+enum hd_err
+hd_config_load(struct hd_config *cfg, const char *path, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len;
+	enum hd_err rc;
+
+	hd_config_defaults(cfg);
+	if (hd_read_small_file(path, HD_CONFIG_MAX_BYTES, &text, &len) != HD_OK) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return HD_ERR_CONFIG;
+	}
+	rc = hd_config_parse(cfg, text, len, err, errlen);
+	free(text);
+	if (rc != HD_OK)
+		hd_config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,41 @@
+/*
+ * herald's configuration: one `key = value` file (comments start with '#'). The path
+ * is $HERALD_CONFIG, else SYSCONFDIR/herald/herald.conf. Keys are declared once in a
+ * typed table in hd_config.c; an unknown key, a bad value or a duplicate is an error,
+ * never ignored. Secrets may be given as files (db_password_file).
+ */
+#ifndef HD_CONFIG_H
+#define HD_CONFIG_H
+
+#include <stddef.h>
+#include "hd_error.h"
+#include "hd_log.h"
+
+struct hd_config {
+	char *db_socket;          /* unix socket; when NULL, db_host/db_port */
+	char *db_host;
+	unsigned db_port;
+	char *db_name;
+	char *db_user;
+	char *db_password;        /* from db_password or db_password_file */
+	unsigned db_timeout_s;    /* connect/read/write bound: answers 503 after it */
+	size_t max_body_bytes;    /* larger bodies get 413 */
+	unsigned rate_limit_per_address; /* requests per second; 0 = off */
+	enum hd_log_level log_level;
+};
+
+/* Fills cfg with defaults. Allocates nothing. */
+void hd_config_defaults(struct hd_config *cfg);
+/* Parses text[0..len) over the current values. On error, returns HD_ERR_CONFIG and
+ * writes a one-line reason (with the line number) to err. */
+enum hd_err hd_config_parse(struct hd_config *cfg, const char *text, size_t len,
+    char *err, size_t errlen);
+/* Defaults, then the file at path (see hd_config_path()). */
+enum hd_err hd_config_load(struct hd_config *cfg, const char *path, char *err,
+    size_t errlen);
+/* The configuration file's path: $HERALD_CONFIG or the compiled-in default. */
+const char *hd_config_path(void);
+/* Frees the strings the config owns. */
+void hd_config_free(struct hd_config *cfg);
+
+#endif

@@ -1,0 +1,428 @@
+#include <stdlib.h>
+#include <string.h>
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include "hd_db.h"
+#include "hd_log.h"
+#include "hd_time.h"
+
+#define HD_DB_MAX_STMTS 64
+#define HD_DB_MAX_BINDS 24
+/* Bound for statements (lock waits included): past it the request answers 503. */
+#define HD_DB_QUERY_TIMEOUT_S 10
+
+struct hd_db_stmt {
+	const char *sql;   /* identity of the statement */
+	MYSQL_STMT *stmt;
+};
+
+struct hd_db {
+	const struct hd_config *cfg;
+	MYSQL *conn;
+	bool in_txn;
+	unsigned stmts_this_request;
+	MYSQL_STMT *active;       /* statement whose result is being fetched */
+	struct hd_dbc *active_cols;
+	size_t active_ncols;
+	struct hd_db_stmt stmts[HD_DB_MAX_STMTS];
+	size_t nstmts;
+};
+
+enum hd_err
+hd_db_new(const struct hd_config *cfg, struct hd_db **out)
+{
+	struct hd_db *db = calloc(1, sizeof(*db));
+
+	if (db == NULL)
+		return HD_ERR_NOMEM;
+	db->cfg = cfg;
+	*out = db;
+	return HD_OK;
+}
+
+static void
+hd_db_disconnect(struct hd_db *db)
+{
+	for (size_t i = 0; i < db->nstmts; i++)
+		mysql_stmt_close(db->stmts[i].stmt);
+	db->nstmts = 0;
+	db->active = NULL;
+	db->in_txn = false;
+	if (db->conn)
+		mysql_close(db->conn);
+	db->conn = NULL;
+}
+
+void
+hd_db_free(struct hd_db *db)
+{
+	if (db == NULL)
+		return;
+	hd_db_disconnect(db);
+	free(db);
+}
+
+static enum hd_err
+hd_db_classify(unsigned code)
+{
+	switch (code) {
+	case ER_LOCK_DEADLOCK:
+	case ER_LOCK_WAIT_TIMEOUT:
+		return HD_ERR_DB_RETRY;
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_UNKNOWN_HOST:
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_SERVER_LOST_EXTENDED:
+	case CR_COMMANDS_OUT_OF_SYNC:
+	case ER_CON_COUNT_ERROR:
+	case ER_SERVER_SHUTDOWN:
+	case ER_CONNECTION_KILLED:
+	case ER_QUERY_INTERRUPTED:
+	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT: idle connection closed by server */
+		return HD_ERR_DB_UNAVAILABLE;
+	default:
+		return HD_ERR_DB;
+	}
+}
+
+static enum hd_err
+hd_db_connect(struct hd_db *db)
+{
+	const struct hd_config *c = db->cfg;
+	unsigned timeout = c->db_timeout_s, qtimeout = HD_DB_QUERY_TIMEOUT_S;
+	my_bool off = 0;
+
+	if (db->conn)
+		return HD_OK;
+	if ((db->conn = mysql_init(NULL)) == NULL)
+		return HD_ERR_NOMEM;
+	mysql_options(db->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(db->conn, MYSQL_OPT_READ_TIMEOUT, &qtimeout);
+	mysql_options(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &qtimeout);
+	mysql_options(db->conn, MYSQL_OPT_RECONNECT, &off);
+	mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/* UTC for every DATETIME; lock waits shorter than the client's read timeout. */
+	mysql_options(db->conn, MYSQL_INIT_COMMAND,
+	    "SET time_zone = '+00:00', innodb_lock_wait_timeout = 5, "
+	    "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'");
+	if (mysql_real_connect(db->conn, c->db_socket ? NULL : c->db_host, c->db_user,
+	    c->db_password, c->db_name, c->db_socket ? 0 : c->db_port, c->db_socket, 0) == NULL) {
+		hd_log_warn("database connect failed: %s", mysql_error(db->conn));
+		mysql_close(db->conn);
+		db->conn = NULL;
+		return HD_ERR_DB_UNAVAILABLE;
+	}
+	return HD_OK;
+}
+
+void
+hd_db_request_start(struct hd_db *db)
+{
+	db->stmts_this_request = 0;
+}
+
+enum hd_err
+hd_db_check(struct hd_db *db)
+{
+	enum hd_err err;
+
+	if ((err = hd_db_connect(db)) != HD_OK)
+		return err;
+	if (mysql_ping(db->conn) != 0) {
+		hd_db_disconnect(db);
+		if ((err = hd_db_connect(db)) != HD_OK)
+			return err;
+		if (mysql_ping(db->conn) != 0) {
+			hd_db_disconnect(db);
+			return HD_ERR_DB_UNAVAILABLE;
+		}
+	}
+	return HD_OK;
+}
+
+/* Logs a failure and maps it; a lost connection is dropped so the next use rebuilds it. */
+static enum hd_err
+hd_db_fail(struct hd_db *db, unsigned code, const char *msg, const char *sql)
+{
+	enum hd_err err = hd_db_classify(code);
+
+	if (err == HD_ERR_DB)
+		hd_log_error("database error %u: %s (in: %.80s)", code, msg, sql);
+	else if (err == HD_ERR_DB_UNAVAILABLE)
+		hd_log_warn("database unavailable: %u %s", code, msg);
+	if (err == HD_ERR_DB_UNAVAILABLE)
+		hd_db_disconnect(db);
+	return err;
+}
+
+static enum hd_err
+hd_db_prepare(struct hd_db *db, const char *sql, MYSQL_STMT **out)
+{
+	MYSQL_STMT *st;
+	enum hd_err err;
+
+	for (size_t i = 0; i < db->nstmts; i++)
+		if (db->stmts[i].sql == sql) {
+			*out = db->stmts[i].stmt;
+			return HD_OK;
+		}
+	if (db->nstmts == HD_DB_MAX_STMTS)
+		return HD_ERR_INTERNAL;
+	if ((st = mysql_stmt_init(db->conn)) == NULL)
+		return HD_ERR_NOMEM;
+	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+		err = hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+		mysql_stmt_close(st);
+		return err;
+	}
+	db->stmts[db->nstmts].sql = sql;
+	db->stmts[db->nstmts].stmt = st;
+	db->nstmts++;
+	*out = st;
+	return HD_OK;
+}
+
+static void
+hd_db_bind_param(MYSQL_BIND *b, const struct hd_dbp *p, MYSQL_TIME *tm,
+    long long *num)
+{
+	struct hd_tm t;
+
+	memset(b, 0, sizeof(*b));
+	switch (p->type) {
+	case HD_DBT_NULL:
+		b->buffer_type = MYSQL_TYPE_NULL;
+		break;
+	case HD_DBT_I64:
+	case HD_DBT_U64:
+		*num = p->i;
+		b->buffer_type = MYSQL_TYPE_LONGLONG;
+		b->buffer = num;
+		b->is_unsigned = p->type == HD_DBT_U64;
+		break;
+	case HD_DBT_TEXT:
+	case HD_DBT_BLOB:
+		b->buffer_type = p->type == HD_DBT_TEXT ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+		b->buffer = (void *)(uintptr_t)p->p;
+		b->buffer_length = p->len;
+		break;
+	case HD_DBT_TIME:
+		hd_time_split(p->i, &t);
+		memset(tm, 0, sizeof(*tm));
+		tm->year = (unsigned)t.year;
+		tm->month = (unsigned)t.month;
+		tm->day = (unsigned)t.day;
+		tm->hour = (unsigned)t.hour;
+		tm->minute = (unsigned)t.minute;
+		tm->second = (unsigned)t.second;
+		tm->second_part = (unsigned long)t.usec;
+		tm->time_type = MYSQL_TIMESTAMP_DATETIME;
+		b->buffer_type = MYSQL_TYPE_DATETIME;
+		b->buffer = tm;
+		break;
+	}
+}
+
+/* Prepares (cached), binds and executes; retries once on a connection found dead at
+ * the first statement of a request, outside a transaction. */
+static enum hd_err
+hd_db_run(struct hd_db *db, const char *sql, const struct hd_dbp *params,
+    size_t nparams, MYSQL_STMT **out)
+{
+	MYSQL_BIND binds[HD_DB_MAX_BINDS];
+	MYSQL_TIME times[HD_DB_MAX_BINDS];
+	long long nums[HD_DB_MAX_BINDS];
+	MYSQL_STMT *st = NULL;
+	enum hd_err err = HD_ERR_INTERNAL;
+
+	if (nparams > HD_DB_MAX_BINDS)
+		return HD_ERR_INTERNAL;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool first = db->stmts_this_request == 0 && !db->in_txn;
+
+		if ((err = hd_db_connect(db)) != HD_OK)
+			return err;
+		if ((err = hd_db_prepare(db, sql, &st)) != HD_OK)
+			goto failed;
+		for (size_t i = 0; i < nparams; i++)
+			hd_db_bind_param(&binds[i], &params[i], &times[i], &nums[i]);
+		if (mysql_stmt_param_count(st) != nparams)
+			return HD_ERR_INTERNAL;
+		if (nparams && mysql_stmt_bind_param(st, binds) != 0) {
+			err = hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+			goto failed;
+		}
+		if (mysql_stmt_execute(st) != 0) {
+			err = hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+			goto failed;
+		}
+		db->stmts_this_request++;
+		*out = st;
+		return HD_OK;
+failed:
+		if (err != HD_ERR_DB_UNAVAILABLE || !first)
+			return err;
+	}
+	return err;
+}
+
+enum hd_err
+hd_db_exec(struct hd_db *db, const char *sql, const struct hd_dbp *params,
+    size_t nparams, uint64_t *affected, uint64_t *insert_id)
+{
+	MYSQL_STMT *st;
+	enum hd_err err;
+
+	if ((err = hd_db_run(db, sql, params, nparams, &st)) != HD_OK)
+		return err;
+	if (affected)
+		*affected = mysql_stmt_affected_rows(st);
+	if (insert_id)
+		*insert_id = mysql_stmt_insert_id(st);
+	return HD_OK;
+}
+
+enum hd_err
+hd_db_query(struct hd_db *db, const char *sql, const struct hd_dbp *params,
+    size_t nparams, struct hd_dbc *cols, size_t ncols)
+{
+	MYSQL_BIND binds[HD_DB_MAX_BINDS];
+	MYSQL_STMT *st;
+	enum hd_err err;
+
+	if (ncols > HD_DB_MAX_BINDS)
+		return HD_ERR_INTERNAL;
+	if ((err = hd_db_run(db, sql, params, nparams, &st)) != HD_OK)
+		return err;
+	if (mysql_stmt_field_count(st) != ncols) {
+		mysql_stmt_free_result(st);
+		return HD_ERR_INTERNAL;
+	}
+	memset(binds, 0, sizeof(binds));
+	for (size_t i = 0; i < ncols; i++) {
+		struct hd_dbc *c = &cols[i];
+		MYSQL_BIND *b = &binds[i];
+
+		b->length = &c->len;
+		b->is_null = (my_bool *)&c->is_null;
+		switch (c->type) {
+		case HD_DBT_I64:
+		case HD_DBT_U64:
+			b->buffer_type = MYSQL_TYPE_LONGLONG;
+			b->buffer = c->num;
+			b->is_unsigned = c->type == HD_DBT_U64;
+			break;
+		case HD_DBT_TEXT:
+			/* Room for the NUL that hd_db_fetch() adds. */
+			b->buffer_type = MYSQL_TYPE_STRING;
+			b->buffer = c->buf;
+			b->buffer_length = c->cap ? c->cap - 1 : 0;
+			break;
+		case HD_DBT_BLOB:
+			b->buffer_type = MYSQL_TYPE_BLOB;
+			b->buffer = c->buf;
+			b->buffer_length = c->cap;
+			break;
+		default:
+			return HD_ERR_INTERNAL;
+		}
+	}
+	if (mysql_stmt_bind_result(st, binds) != 0)
+		return hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+	db->active = st;
+	db->active_cols = cols;
+	db->active_ncols = ncols;
+	return HD_OK;
+}
+
+enum hd_err
+hd_db_fetch(struct hd_db *db, bool *row)
+{
+	MYSQL_STMT *st = db->active;
+	int rc;
+
+	*row = false;
+	if (st == NULL)
+		return HD_ERR_INTERNAL;
+	rc = mysql_stmt_fetch(st);
+	if (rc == MYSQL_NO_DATA)
+		return HD_OK;
+	if (rc == MYSQL_DATA_TRUNCATED) {
+		hd_log_error("database value longer than its buffer");
+		return HD_ERR_DB;
+	}
+	if (rc != 0)
+		return hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), "fetch");
+	/* NUL-terminate text columns: the bind gave them cap - 1 bytes. */
+	for (size_t i = 0; i < db->active_ncols; i++) {
+		struct hd_dbc *c = &db->active_cols[i];
+		if (c->type == HD_DBT_TEXT && c->cap && !c->is_null)
+			((char *)c->buf)[c->len] = '\0';
+	}
+	*row = true;
+	return HD_OK;
+}
+
+void
+hd_db_done(struct hd_db *db)
+{
+	if (db->active)
+		mysql_stmt_free_result(db->active);
+	db->active = NULL;
+	db->active_cols = NULL;
+	db->active_ncols = 0;
+}
+
+enum hd_err
+hd_db_query_one(struct hd_db *db, const char *sql, const struct hd_dbp *params,
+    size_t nparams, struct hd_dbc *cols, size_t ncols, bool *found)
+{
+	enum hd_err err;
+
+	*found = false;
+	if ((err = hd_db_query(db, sql, params, nparams, cols, ncols)) != HD_OK)
+		return err;
+	err = hd_db_fetch(db, found);
+	if (db->conn)
+		hd_db_done(db);
+	return err;
+}
+
+enum hd_err
+hd_db_begin(struct hd_db *db)
+{
+	enum hd_err err;
+	static const char sql[] = "START TRANSACTION";
+
+	if ((err = hd_db_connect(db)) != HD_OK)
+		return err;
+	if (mysql_real_query(db->conn, sql, sizeof(sql) - 1) != 0)
+		return hd_db_fail(db, mysql_errno(db->conn), mysql_error(db->conn), sql);
+	db->in_txn = true;
+	return HD_OK;
+}
+
+enum hd_err
+hd_db_commit(struct hd_db *db)
+{
+	if (db->conn == NULL)
+		return HD_ERR_DB_UNAVAILABLE;
+	db->in_txn = false;
+	if (mysql_commit(db->conn) != 0)
+		return hd_db_fail(db, mysql_errno(db->conn), mysql_error(db->conn), "COMMIT");
+	return HD_OK;
+}
+
+void
+hd_db_rollback(struct hd_db *db)
+{
+	if (db->conn == NULL || !db->in_txn)
+		return;
+	db->in_txn = false;
+	if (mysql_rollback(db->conn) != 0)
+		hd_db_fail(db, mysql_errno(db->conn), mysql_error(db->conn), "ROLLBACK");
+}

@@ -1,0 +1,116 @@
+#include <string.h>
+
+#include "hd_devices.h"
+#include "hd_random.h"
+
+const char *const hd_platform_names[] = { "ios", "android", "web", "windows", NULL };
+
+/* id = LAST_INSERT_ID(id) makes the insert id name the row whether it was inserted
+ * or already there. */
+static const char SQL_UPSERT_USER[] =
+    "INSERT INTO app_users (uid, app_id, external_id, email) VALUES (?, ?, ?, ?)"
+    " ON DUPLICATE KEY UPDATE email = COALESCE(VALUES(email), email),"
+    " id = LAST_INSERT_ID(id)";
+
+static const char SQL_UPSERT_DEVICE[] =
+    "INSERT INTO devices (uid, app_id, app_user_id, platform, token, token_hash, p256dh,"
+    " auth_secret, push_permission, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON DUPLICATE KEY UPDATE app_user_id = VALUES(app_user_id),"
+    " platform = VALUES(platform), token = VALUES(token), p256dh = VALUES(p256dh),"
+    " auth_secret = VALUES(auth_secret), push_permission = VALUES(push_permission),"
+    " info = COALESCE(VALUES(info), info), status = 'active',"
+    " last_active_at = NOW(6), id = LAST_INSERT_ID(id)";
+
+static const char SQL_DEVICE_UID[] = "SELECT uid FROM devices WHERE id = ?";
+
+static const char SQL_DELETE_QUEUED[] =
+    "DELETE dl FROM deliveries dl JOIN devices d ON d.id = dl.device_id"
+    " WHERE d.app_id = ? AND d.uid = ? AND dl.state = 'queued'";
+
+static const char SQL_DELETE_DEVICE[] = "DELETE FROM devices WHERE app_id = ? AND uid = ?";
+
+static enum hd_err
+hd_device_register_once(struct hd_db *db, const struct hd_principal *who,
+    const struct hd_device_reg *reg, char uid[HD_DEVICE_UID_LEN + 1], bool *created)
+{
+	char user_uid[HD_DEVICE_UID_LEN + 1], new_uid[HD_DEVICE_UID_LEN + 1];
+	unsigned char token_hash[32];
+	uint64_t user_id = 0, device_id = 0, affected = 0;
+	struct hd_dbp u[4], d[10], id;
+	struct hd_dbc col = { .type = HD_DBT_TEXT, .buf = uid, .cap = HD_DEVICE_UID_LEN + 1 };
+	bool found;
+	enum hd_err err;
+
+	if ((err = hd_random_hex(user_uid, HD_DEVICE_UID_LEN / 2)) != HD_OK ||
+	    (err = hd_random_hex(new_uid, HD_DEVICE_UID_LEN / 2)) != HD_OK ||
+	    (err = hd_sha256(reg->token, reg->token_len, token_hash)) != HD_OK)
+		return err;
+	u[0] = HD_DBP_TEXT(user_uid, HD_DEVICE_UID_LEN);
+	u[1] = HD_DBP_U64(who->app_id);
+	u[2] = HD_DBP_TEXT(reg->external_id, reg->external_id_len);
+	u[3] = reg->email ? HD_DBP_TEXT(reg->email, reg->email_len) : HD_DBP_NULL;
+	d[0] = HD_DBP_TEXT(new_uid, HD_DEVICE_UID_LEN);
+	d[1] = HD_DBP_U64(who->app_id);
+	d[3] = HD_DBP_STR(hd_platform_names[reg->platform]);
+	d[4] = HD_DBP_TEXT(reg->token, reg->token_len);
+	d[5] = HD_DBP_BLOB(token_hash, sizeof(token_hash));
+	d[6] = reg->p256dh ? HD_DBP_TEXT(reg->p256dh, reg->p256dh_len) : HD_DBP_NULL;
+	d[7] = reg->auth ? HD_DBP_TEXT(reg->auth, reg->auth_len) : HD_DBP_NULL;
+	d[8] = HD_DBP_U64(reg->push_permission ? 1 : 0);
+	d[9] = reg->info_json ? HD_DBP_STR(reg->info_json) : HD_DBP_NULL;
+
+	if ((err = hd_db_begin(db)) != HD_OK)
+		return err;
+	if ((err = hd_db_exec(db, SQL_UPSERT_USER, u, 4, NULL, &user_id)) != HD_OK)
+		goto fail;
+	d[2] = HD_DBP_U64(user_id);
+	if ((err = hd_db_exec(db, SQL_UPSERT_DEVICE, d, 10, &affected, &device_id)) != HD_OK)
+		goto fail;
+	id = HD_DBP_U64(device_id);
+	if ((err = hd_db_query_one(db, SQL_DEVICE_UID, &id, 1, &col, 1, &found)) != HD_OK)
+		goto fail;
+	if (!found) {
+		err = HD_ERR_INTERNAL;
+		goto fail;
+	}
+	if ((err = hd_db_commit(db)) != HD_OK)
+		return err;
+	*created = affected == 1;
+	return HD_OK;
+fail:
+	hd_db_rollback(db);
+	return err;
+}
+
+enum hd_err
+hd_device_register(struct hd_db *db, const struct hd_principal *who,
+    const struct hd_device_reg *reg, char uid[HD_DEVICE_UID_LEN + 1], bool *created)
+{
+	enum hd_err err = HD_ERR_DB_RETRY;
+
+	for (int attempt = 0; attempt < 5 && err == HD_ERR_DB_RETRY; attempt++)
+		err = hd_device_register_once(db, who, reg, uid, created);
+	return err;
+}
+
+enum hd_err
+hd_device_delete(struct hd_db *db, const struct hd_principal *who, const char *uid,
+    bool *found)
+{
+	struct hd_dbp p[2] = { HD_DBP_U64(who->app_id), HD_DBP_STR(uid) };
+	uint64_t affected = 0;
+	enum hd_err err;
+
+	*found = false;
+	if ((err = hd_db_begin(db)) != HD_OK)
+		return err;
+	if ((err = hd_db_exec(db, SQL_DELETE_QUEUED, p, 2, NULL, NULL)) != HD_OK ||
+	    (err = hd_db_exec(db, SQL_DELETE_DEVICE, p, 2, &affected, NULL)) != HD_OK) {
+		hd_db_rollback(db);
+		return err;
+	}
+	if ((err = hd_db_commit(db)) != HD_OK)
+		return err;
+	*found = affected > 0;
+	return HD_OK;
+}

@@ -1,0 +1,50 @@
+/*
+ * Device registration: apps and browsers say where to deliver (a provider token, or a
+ * Web Push subscription) for one of the app's users. Registering a token the app
+ * already has updates that device (reinstalls, user switches) and keeps its id.
+ */
+#ifndef HD_DEVICES_H
+#define HD_DEVICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hd_auth.h"
+#include "hd_db.h"
+
+enum hd_platform { HD_PLATFORM_IOS, HD_PLATFORM_ANDROID, HD_PLATFORM_WEB,
+	HD_PLATFORM_WINDOWS, HD_PLATFORM__MAX };
+
+/* Names in the order of enum hd_platform, NULL-terminated (for field declarations). */
+extern const char *const hd_platform_names[];
+
+/* A registration. Strings are borrowed; optional ones may be NULL. */
+struct hd_device_reg {
+	enum hd_platform platform;
+	const char *token;        /* web: the subscription's endpoint */
+	size_t token_len;
+	const char *p256dh;       /* web only */
+	size_t p256dh_len;
+	const char *auth;         /* web only */
+	size_t auth_len;
+	const char *external_id;  /* the app's id for the user */
+	size_t external_id_len;
+	const char *email;
+	size_t email_len;
+	bool push_permission;
+	const char *info_json;    /* device info as JSON text */
+};
+
+#define HD_DEVICE_UID_LEN 32
+
+/* Creates or updates the device in the principal's app. uid receives its public id;
+ * *created says whether it is new. */
+enum hd_err hd_device_register(struct hd_db *db, const struct hd_principal *who,
+    const struct hd_device_reg *reg, char uid[HD_DEVICE_UID_LEN + 1], bool *created);
+
+/* Removes the device with public id uid from the principal's app, with its queued
+ * deliveries. *found is false when the app has no such device. */
+enum hd_err hd_device_delete(struct hd_db *db, const struct hd_principal *who,
+    const char *uid, bool *found);
+
+#endif

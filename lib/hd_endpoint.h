@@ -1,0 +1,112 @@
+/*
+ * Endpoints as data. A FastCGI program is a table of endpoints (method, path, dialect,
+ * body fields, handler) handed to hd_serve(); the pipeline (hd_pipeline.c) does
+ * everything that is the same for all of them, in the order of DESIGN.md §2:
+ * route, bound the body, rate-limit, authenticate, parse, validate, run, answer.
+ * A dialect fixes where keys come from, default formats and the error shape.
+ */
+#ifndef HD_ENDPOINT_H
+#define HD_ENDPOINT_H
+
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "hd_auth.h"
+#include "hd_config.h"
+#include "hd_db.h"
+#include "hd_doc.h"
+#include "hd_fields.h"
+#include "hd_request.h"
+
+#define HD_MAX_FIELDS 32
+#define HD_PATH_ARG_MAX 64
+
+struct hd_call;
+
+/* Process-wide state: configuration and the persistent database connection. */
+struct hd_ctx {
+	struct hd_config cfg;
+	struct hd_db *db;
+};
+
+struct hd_dialect {
+	const char *name;
+	enum hd_format default_format;
+	enum hd_key_kind key_kind;
+	/* CGI name of the header carrying the key; NULL when auth_body finds it. */
+	const char *key_header;
+	/* Authenticates from the parsed, validated body (legacy). */
+	enum hd_problem (*auth_body)(struct hd_call *call);
+	/* Builds this dialect's error document for a refusal (caller owns it). */
+	json_object *(*error_doc)(const struct hd_refusal *why);
+	const char *error_root;        /* XML root element of errors */
+};
+
+#define HD_EP_PUBLIC      0x01u  /* no key (health) */
+#define HD_EP_NO_RATE     0x02u  /* not rate limited (health checks) */
+#define HD_EP_CORS        0x04u  /* browser-callable: CORS for the app's origins */
+
+typedef enum hd_problem (*hd_handler)(struct hd_call *call);
+
+struct hd_endpoint {
+	enum hd_method method;
+	const char *path;     /* exact, or ending in "{id}" for one path segment */
+	const struct hd_dialect *dialect;
+	const struct hd_fieldset *fields;  /* NULL: the endpoint takes no body */
+	struct hd_xml_rules xml;
+	const char *answer_root;           /* XML root element of answers */
+	unsigned flags;
+	hd_handler handler;
+};
+
+struct hd_program {
+	const char *name;
+	const struct hd_endpoint *endpoints;
+	size_t nendpoints;
+	const struct hd_dialect *dialect;  /* for answers before a route is known */
+};
+
+/* Everything a handler sees. Handlers answer with hd_answer() and return HD_P_NONE,
+ * or return a problem after filling call->why (hd_refuse()). */
+struct hd_call {
+	struct hd_ctx *ctx;
+	const struct hd_request *req;
+	const struct hd_endpoint *ep;
+	struct hd_principal who;
+	json_object *body;                   /* parsed body, owned by the pipeline */
+	struct hd_value values[HD_MAX_FIELDS];
+	enum hd_format in_fmt, out_fmt;
+	char path_arg[HD_PATH_ARG_MAX + 1];
+	struct hd_refusal why;
+	/* the answer */
+	int status;
+	json_object *answer;                 /* owned by the pipeline once set */
+	struct hd_reply *reply;
+};
+
+/* Sets the answer: status and document (ownership passes to the pipeline). A NULL doc
+ * answers with no body (204). */
+void hd_answer(struct hd_call *call, int status, json_object *doc);
+/* Adds a header line to the answer (name and value must be trusted text). */
+enum hd_err hd_answer_header(struct hd_call *call, const char *name, const char *value);
+/* Maps a library error to a refusal (503 for an unreachable database, else 500). */
+enum hd_problem hd_fail(struct hd_call *call, enum hd_err err);
+
+/* Runs the pipeline for one request and fills reply. */
+void hd_pipeline_run(struct hd_ctx *ctx, const struct hd_program *prog,
+    const struct hd_request *req, struct hd_reply *reply);
+
+/* The FastCGI loop: loads the configuration, accepts requests until the server stops
+ * it. Returns the process exit status. */
+int hd_serve(const struct hd_program *prog);
+
+/* Shared error shape of herald's native APIs (developer, devices, operations):
+ * {"error":{"code":…,"message":…,"field":…}} under XML root "response". */
+json_object *hd_native_error_doc(const struct hd_refusal *why);
+
+/* json-c constructors that tolerate a NULL (allocation failure) object. */
+void hd_json_set_str(json_object *obj, const char *key, const char *s, size_t len);
+void hd_json_set_int(json_object *obj, const char *key, int64_t v);
+void hd_json_set_bool(json_object *obj, const char *key, bool v);
+
+#endif

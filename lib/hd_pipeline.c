@@ -1,0 +1,464 @@
+/*
+ * The request pipeline shared by every endpoint of every dialect (DESIGN.md §2).
+ * Every refusal leaves through hd_pipeline_refuse(), which renders the dialect's error
+ * shape in the negotiated format, so no call site writes an error document by hand.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hd_endpoint.h"
+#include "hd_log.h"
+#include "hd_ratelimit.h"
+#include "hd_text.h"
+
+#define HD_CORS_MAX_AGE "600"
+
+void
+hd_json_set_str(json_object *obj, const char *key, const char *s, size_t len)
+{
+	if (obj)
+		json_object_object_add(obj, key, json_object_new_string_len(s, (int)len));
+}
+
+void
+hd_json_set_int(json_object *obj, const char *key, int64_t v)
+{
+	if (obj)
+		json_object_object_add(obj, key, json_object_new_int64(v));
+}
+
+void
+hd_json_set_bool(json_object *obj, const char *key, bool v)
+{
+	if (obj)
+		json_object_object_add(obj, key, json_object_new_boolean(v));
+}
+
+json_object *
+hd_native_error_doc(const struct hd_refusal *why)
+{
+	const struct hd_problem_info *info = hd_problem_info(why->problem);
+	json_object *doc = json_object_new_object(), *err = json_object_new_object();
+
+	if (doc == NULL || err == NULL) {
+		json_object_put(doc);
+		json_object_put(err);
+		return NULL;
+	}
+	hd_json_set_str(err, "code", info->code, strlen(info->code));
+	hd_json_set_str(err, "message", why->message, strlen(why->message));
+	if (why->field[0])
+		hd_json_set_str(err, "field", why->field, strlen(why->field));
+	json_object_object_add(doc, "error", err);
+	return doc;
+}
+
+void
+hd_answer(struct hd_call *call, int status, json_object *doc)
+{
+	json_object_put(call->answer);
+	call->status = status;
+	call->answer = doc;
+}
+
+enum hd_err
+hd_answer_header(struct hd_call *call, const char *name, const char *value)
+{
+	return hd_buf_printf(&call->reply->headers, "%s: %s\r\n", name, value);
+}
+
+enum hd_problem
+hd_fail(struct hd_call *call, enum hd_err err)
+{
+	if (err == HD_ERR_DB_UNAVAILABLE || err == HD_ERR_DB_RETRY)
+		return hd_refuse(&call->why, HD_P_UNAVAILABLE, NULL,
+		    "the database is unavailable; retry after a short delay");
+	hd_log_error("request failed: %s", hd_strerror(err));
+	return hd_refuse(&call->why, HD_P_INTERNAL, NULL, "internal error");
+}
+
+/* application/json, application/xml or text/xml, parameters ignored. */
+static enum hd_format
+hd_media_format(const char *s, size_t len)
+{
+	while (len && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (hd_ascii_ieq(s, len, "application/json"))
+		return HD_FMT_JSON;
+	if (hd_ascii_ieq(s, len, "application/xml") || hd_ascii_ieq(s, len, "text/xml"))
+		return HD_FMT_XML;
+	return HD_FMT_NONE;
+}
+
+/* The q value of one Accept element (RFC 9110 §12.4.2): 0 to 1, three decimals. */
+static int
+hd_qvalue(const char *params, size_t len)
+{
+	const char *q = NULL;
+	int v = 0, scale = 100;
+
+	for (size_t i = 0; i + 1 < len; i++)
+		if ((params[i] == 'q' || params[i] == 'Q') && params[i + 1] == '=' &&
+		    (i == 0 || params[i - 1] == ';' || params[i - 1] == ' '))
+			q = params + i + 2;
+	if (q == NULL)
+		return 1000;
+	len -= (size_t)(q - params);
+	if (len == 0 || (*q != '0' && *q != '1'))
+		return 0;
+	v = (*q - '0') * 1000;
+	if (len > 1 && q[1] == '.')
+		for (size_t i = 2; i < len && i < 5 && q[i] >= '0' && q[i] <= '9'; i++) {
+			v += (q[i] - '0') * scale;
+			scale /= 10;
+		}
+	return v > 1000 ? 1000 : v;
+}
+
+/* The JSON or XML type an Accept header prefers (highest q, first on ties). Wildcards
+ * leave the choice to the request's format, so they are not counted here. */
+static enum hd_format
+hd_accept_format(const char *accept)
+{
+	const char *p = accept;
+	enum hd_format best = HD_FMT_NONE;
+	int bestq = 0;
+
+	while (p && *p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *semi = memchr(p, ';', len);
+		size_t tlen = semi ? (size_t)(semi - p) : len;
+		enum hd_format f = hd_media_format(p, tlen);
+		int q = semi ? hd_qvalue(semi + 1, len - tlen - 1) : 1000;
+
+		if (f != HD_FMT_NONE && q > bestq) {
+			best = f;
+			bestq = q;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return best;
+}
+
+/* Writes the answer document (or the refusal) into the reply. */
+static void
+hd_pipeline_render(struct hd_call *call, const struct hd_dialect *d,
+    const char *answer_root)
+{
+	struct hd_reply *r = call->reply;
+	const char *root = answer_root;
+	enum hd_format fmt = call->out_fmt ? call->out_fmt : d->default_format;
+
+	r->status = call->status;
+	if (call->answer == NULL)
+		return;
+	if (call->status >= 400)
+		root = d->error_root;
+	hd_buf_reset(&r->body);
+	if (hd_doc_write(call->answer, fmt, root ? root : "response", &r->body) != HD_OK) {
+		hd_buf_reset(&r->body);
+		r->status = 500;
+		r->content_type = "text/plain; charset=utf-8";
+		hd_buf_puts(&r->body, "internal error\n");
+		return;
+	}
+	r->content_type = fmt == HD_FMT_XML ? "application/xml; charset=utf-8" :
+	    "application/json; charset=utf-8";
+}
+
+static void
+hd_pipeline_refuse(struct hd_call *call, const struct hd_dialect *d)
+{
+	const struct hd_problem_info *info = hd_problem_info(call->why.problem);
+
+	if (call->why.message[0] == '\0')
+		snprintf(call->why.message, sizeof(call->why.message), "%s", info->message);
+	if (info->status >= 500)
+		hd_log_warn("%s %s -> %d %s", hd_method_name(call->req->method),
+		    call->req->path, info->status, call->why.message);
+	else
+		hd_log_debug("%s %s -> %d %s: %s", hd_method_name(call->req->method),
+		    call->req->path, info->status, info->code, call->why.message);
+	hd_answer(call, info->status, d->error_doc(&call->why));
+	if (call->answer == NULL) {
+		call->reply->status = 500;
+		return;
+	}
+	if (call->why.problem == HD_P_RATE_LIMITED || call->why.problem == HD_P_UNAVAILABLE)
+		hd_answer_header(call, "Retry-After", "1");
+}
+
+/* Finds the endpoint for the request; on a miss fills why with 404 or 405. */
+static const struct hd_endpoint *
+hd_route(const struct hd_program *prog, struct hd_call *call, bool *path_known)
+{
+	const struct hd_request *req = call->req;
+	char allow[96] = "";
+	size_t used = 0;
+
+	*path_known = false;
+	for (size_t i = 0; i < prog->nendpoints; i++) {
+		const struct hd_endpoint *ep = &prog->endpoints[i];
+		const char *brace = strstr(ep->path, "{id}");
+		size_t plen = brace ? (size_t)(brace - ep->path) : strlen(ep->path);
+		const char *rest;
+
+		if (brace) {
+			if (strncmp(req->path, ep->path, plen) != 0)
+				continue;
+			rest = req->path + plen;
+			if (*rest == '\0' || strchr(rest, '/') || strlen(rest) > HD_PATH_ARG_MAX)
+				continue;
+		} else if (strcmp(req->path, ep->path) != 0)
+			continue;
+		*path_known = true;
+		if (ep->method == req->method || (req->method == HD_HEAD && ep->method == HD_GET)) {
+			if (brace)
+				snprintf(call->path_arg, sizeof(call->path_arg), "%s", req->path + plen);
+			return ep;
+		}
+		int n = snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "",
+		    hd_method_name(ep->method));
+		if (n > 0 && (size_t)n < sizeof(allow) - used)
+			used += (size_t)n;
+	}
+	if (*path_known) {
+		hd_answer_header(call, "Allow", allow);
+		hd_refuse(&call->why, HD_P_METHOD, NULL, "method not allowed; allowed: %s", allow);
+	} else
+		hd_refuse(&call->why, HD_P_NOT_FOUND, NULL, "no such endpoint");
+	return NULL;
+}
+
+/* Response format (DESIGN.md §4): ?format=, then Accept, then the request's format. */
+static enum hd_problem
+hd_negotiate(struct hd_call *call, const struct hd_dialect *d)
+{
+	const struct hd_request *req = call->req;
+	const char *ctype = hd_request_param(req, "CONTENT_TYPE");
+	const char *accept = hd_request_param(req, "HTTP_ACCEPT");
+	char fmt[16];
+	enum hd_problem p = HD_P_NONE;
+	int q;
+
+	call->in_fmt = d->default_format;
+	if (ctype && *ctype) {
+		const char *semi = strchr(ctype, ';');
+		enum hd_format f = hd_media_format(ctype, semi ? (size_t)(semi - ctype) : strlen(ctype));
+		if (f == HD_FMT_NONE)
+			p = hd_refuse(&call->why, HD_P_MEDIA_TYPE, NULL,
+			    "Content-Type must be application/json, application/xml or text/xml");
+		else
+			call->in_fmt = f;
+	}
+	call->out_fmt = call->in_fmt;
+	if (accept && hd_accept_format(accept) != HD_FMT_NONE)
+		call->out_fmt = hd_accept_format(accept);
+	q = hd_request_query(req, "format", fmt, sizeof(fmt));
+	if (q == 1 && hd_ascii_ieq(fmt, strlen(fmt), "json"))
+		call->out_fmt = HD_FMT_JSON;
+	else if (q == 1 && hd_ascii_ieq(fmt, strlen(fmt), "xml"))
+		call->out_fmt = HD_FMT_XML;
+	else if (q != 0 && p == HD_P_NONE)
+		p = hd_refuse(&call->why, HD_P_BAD_PARAMETER, "format",
+		    "format must be json or xml");
+	return p;
+}
+
+/* CORS (Fetch standard): preflights are answered for origins some app allows; actual
+ * requests carry the app's key, and their origin must be one of that app's. */
+static const char SQL_ORIGIN_ANY_APP[] =
+    "SELECT 1 FROM app_origins WHERE origin = ? LIMIT 1";
+static const char SQL_ORIGIN_OF_APP[] =
+    "SELECT 1 FROM app_origins WHERE app_id = ? AND origin = ?";
+
+static enum hd_problem
+hd_cors_check(struct hd_call *call, const char *origin, bool preflight)
+{
+	int64_t one;
+	struct hd_dbc col = { .type = HD_DBT_I64, .num = &one };
+	struct hd_dbp p[2];
+	bool found = false;
+	enum hd_err err;
+	size_t len = strlen(origin);
+
+	if (len > 255)
+		return hd_refuse(&call->why, HD_P_ORIGIN_NOT_ALLOWED, NULL,
+		    "this origin is not allowed for the app");
+	if (preflight) {
+		p[0] = HD_DBP_TEXT(origin, len);
+		err = hd_db_query_one(call->ctx->db, SQL_ORIGIN_ANY_APP, p, 1, &col, 1, &found);
+	} else {
+		p[0] = HD_DBP_U64(call->who.app_id);
+		p[1] = HD_DBP_TEXT(origin, len);
+		err = hd_db_query_one(call->ctx->db, SQL_ORIGIN_OF_APP, p, 2, &col, 1, &found);
+	}
+	if (err != HD_OK)
+		return hd_fail(call, err);
+	if (!found)
+		return hd_refuse(&call->why, HD_P_ORIGIN_NOT_ALLOWED, NULL,
+		    "this origin is not allowed for the app");
+	hd_answer_header(call, "Access-Control-Allow-Origin", origin);
+	hd_answer_header(call, "Vary", "Origin");
+	return HD_P_NONE;
+}
+
+static bool
+hd_origin_safe(const char *origin)
+{
+	/* Echoed into a header: printable ASCII only. */
+	for (const char *p = origin; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return false;
+	return true;
+}
+
+static enum hd_problem
+hd_preflight(struct hd_call *call, const struct hd_program *prog)
+{
+	const char *origin = hd_request_param(call->req, "HTTP_ORIGIN");
+	char methods[64] = "OPTIONS";
+	unsigned seen = 0;
+	enum hd_problem p;
+
+	if (origin == NULL || !hd_origin_safe(origin))
+		return hd_refuse(&call->why, HD_P_ORIGIN_NOT_ALLOWED, NULL,
+		    "a CORS preflight needs an allowed Origin");
+	if ((p = hd_cors_check(call, origin, true)) != HD_P_NONE)
+		return p;
+	for (size_t i = 0; i < prog->nendpoints; i++) {
+		enum hd_method m = prog->endpoints[i].method;
+		if (!(prog->endpoints[i].flags & HD_EP_CORS) || (seen & (1u << m)))
+			continue;
+		seen |= 1u << m;
+		strncat(methods, ", ", sizeof(methods) - strlen(methods) - 1);
+		strncat(methods, hd_method_name(m), sizeof(methods) - strlen(methods) - 1);
+	}
+	hd_answer_header(call, "Access-Control-Allow-Methods", methods);
+	hd_answer_header(call, "Access-Control-Allow-Headers", "Content-Type, Accept, X-Client-Key");
+	hd_answer_header(call, "Access-Control-Max-Age", HD_CORS_MAX_AGE);
+	hd_answer(call, 204, NULL);
+	return HD_P_NONE;
+}
+
+static bool
+hd_is_cors_path(const struct hd_program *prog, const char *path)
+{
+	for (size_t i = 0; i < prog->nendpoints; i++) {
+		const struct hd_endpoint *ep = &prog->endpoints[i];
+		const char *brace = strstr(ep->path, "{id}");
+		size_t plen = brace ? (size_t)(brace - ep->path) : strlen(ep->path);
+		if ((ep->flags & HD_EP_CORS) && (brace ? strncmp(path, ep->path, plen) == 0 &&
+		    path[plen] != '\0' : strcmp(path, ep->path) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Steps 2-6 of the pipeline, for a routed request. */
+static enum hd_problem
+hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
+{
+	const struct hd_dialect *d = ep->dialect;
+	struct hd_ctx *ctx = call->ctx;
+	const struct hd_request *req = call->req;
+	const char *origin = (ep->flags & HD_EP_CORS) ? hd_request_param(req, "HTTP_ORIGIN") : NULL;
+	const char *why = NULL;
+	enum hd_problem p;
+	enum hd_err err;
+	bool limited, found;
+
+	if (req->body_too_large)
+		return hd_refuse(&call->why, HD_P_BODY_TOO_LARGE, NULL,
+		    "the body is larger than %zu bytes", ctx->cfg.max_body_bytes);
+	if (!(ep->flags & HD_EP_NO_RATE)) {
+		err = hd_ratelimit_hit(ctx->db, req->remote_addr,
+		    ctx->cfg.rate_limit_per_address, &limited);
+		if (err != HD_OK)
+			return hd_fail(call, err);
+		if (limited)
+			return hd_refuse(&call->why, HD_P_RATE_LIMITED, NULL,
+			    "rate limit exceeded (%u requests per second per address)",
+			    ctx->cfg.rate_limit_per_address);
+	}
+	if (!(ep->flags & HD_EP_PUBLIC) && d->key_header) {
+		const char *key = hd_request_param(req, d->key_header);
+		if (key == NULL || *key == '\0')
+			return hd_refuse(&call->why, HD_P_MISSING_KEY, NULL,
+			    "the request needs a key in the %s header", d->key_header + 5);
+		if ((err = hd_auth_lookup(ctx->db, d->key_kind, key, strlen(key), &call->who,
+		    &found)) != HD_OK)
+			return hd_fail(call, err);
+		if (!found)
+			return hd_refuse(&call->why, HD_P_INVALID_KEY, NULL,
+			    "the key is unknown, revoked or not valid for this endpoint");
+	}
+	if (ep->fields) {
+		if (req->body_len == 0)
+			return hd_refuse(&call->why, HD_P_MALFORMED, NULL, "the body is empty");
+		if (call->in_fmt == HD_FMT_XML)
+			p = hd_xml_parse(req->body, req->body_len, &ep->xml, &call->body, &why);
+		else
+			p = hd_json_parse(req->body, req->body_len, &call->body, &why);
+		if (p != HD_P_NONE)
+			return hd_refuse(&call->why, p, NULL, "%s", why);
+		if ((p = hd_fields_validate(ep->fields, call->body, call->in_fmt == HD_FMT_XML,
+		    call->values, &call->why)) != HD_P_NONE)
+			return p;
+	}
+	if (!(ep->flags & HD_EP_PUBLIC) && d->auth_body && (p = d->auth_body(call)) != HD_P_NONE)
+		return p;
+	if (origin && (!hd_origin_safe(origin) ||
+	    (p = hd_cors_check(call, origin, false)) != HD_P_NONE))
+		return p != HD_P_NONE ? p : hd_refuse(&call->why, HD_P_ORIGIN_NOT_ALLOWED,
+		    NULL, "this origin is not allowed for the app");
+	return ep->handler(call);
+}
+
+void
+hd_pipeline_run(struct hd_ctx *ctx, const struct hd_program *prog,
+    const struct hd_request *req, struct hd_reply *reply)
+{
+	struct hd_call call;
+	const struct hd_endpoint *ep;
+	const struct hd_dialect *d = prog->dialect;
+	bool path_known;
+	enum hd_problem p;
+
+	memset(&call, 0, sizeof(call));
+	call.ctx = ctx;
+	call.req = req;
+	call.reply = reply;
+	hd_db_request_start(ctx->db);
+
+	ep = hd_route(prog, &call, &path_known);
+	if (ep)
+		d = ep->dialect;
+	p = hd_negotiate(&call, d);
+	if (ep == NULL && req->method == HD_OPTIONS && hd_is_cors_path(prog, req->path)) {
+		hd_buf_reset(&reply->headers);
+		memset(&call.why, 0, sizeof(call.why));
+		p = hd_preflight(&call, prog);
+	} else if (ep == NULL)
+		p = call.why.problem;
+	else if (p == HD_P_NONE || (p == HD_P_MEDIA_TYPE && ep->fields == NULL)) {
+		/* A Content-Type on a request without a body does not matter. */
+		if (p == HD_P_MEDIA_TYPE) {
+			call.in_fmt = call.out_fmt = d->default_format;
+			memset(&call.why, 0, sizeof(call.why));
+		}
+		p = hd_pipeline_steps(&call, ep);
+	}
+	if (p != HD_P_NONE)
+		hd_pipeline_refuse(&call, d);
+	hd_db_rollback(ctx->db);
+	hd_pipeline_render(&call, d, ep ? ep->answer_root : NULL);
+	json_object_put(call.answer);
+	json_object_put(call.body);
+}

@@ -1,0 +1,36 @@
+#include "hd_problem.h"
+
+static const struct hd_problem_info hd_problems[HD_P__MAX] = {
+	[HD_P_NONE] = { 200, "ok", "Ok", "ok" },
+	[HD_P_MALFORMED] = { 400, "malformed_body", "InvalidRequest", "the body is not a valid document" },
+	[HD_P_MISSING_FIELD] = { 400, "missing_field", "MissingField", "a required field is missing" },
+	[HD_P_INVALID_TYPE] = { 400, "invalid_type", "InvalidType", "a field has the wrong type" },
+	[HD_P_OUT_OF_RANGE] = { 400, "out_of_range", "OutOfRange", "a number is out of range" },
+	[HD_P_TOO_LONG] = { 400, "too_long", "TooLong", "a value is too long" },
+	[HD_P_UNKNOWN_FIELD] = { 400, "unknown_field", "UnknownField", "the body has a field this endpoint does not take" },
+	[HD_P_INVALID_VALUE] = { 400, "invalid_value", "InvalidValue", "a field has an invalid value" },
+	[HD_P_CONFLICT_FIELDS] = { 400, "conflicting_fields", "ConflictingFields", "fields that exclude each other were given together" },
+	[HD_P_MISSING_NAMESPACE] = { 400, "missing_namespace", "MissingNamespace", "the XML root element must declare xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\"" },
+	[HD_P_BAD_PARAMETER] = { 400, "bad_parameter", "InvalidParameter", "a query parameter has an invalid value" },
+	[HD_P_MISSING_KEY] = { 401, "missing_key", "Unauthorized", "the request carries no key" },
+	[HD_P_INVALID_KEY] = { 401, "invalid_key", "Unauthorized", "the key is not valid" },
+	[HD_P_ORIGIN_NOT_ALLOWED] = { 403, "origin_not_allowed", "Forbidden", "this origin is not allowed for the app" },
+	[HD_P_NOT_FOUND] = { 404, "not_found", "NotFound", "not found" },
+	[HD_P_USER_NOT_FOUND] = { 404, "user_not_found", "UserNotFound", "no such user" },
+	[HD_P_NO_DEVICES] = { 404, "no_devices", "NoDevices", "no devices with push permission found for this user" },
+	[HD_P_METHOD] = { 405, "method_not_allowed", "MethodNotAllowed", "method not allowed" },
+	[HD_P_NOT_ACCEPTABLE] = { 406, "not_acceptable", "NotAcceptable", "no acceptable response format (application/json or application/xml)" },
+	[HD_P_BODY_TOO_LARGE] = { 413, "body_too_large", "BodyTooLarge", "the body is larger than this server accepts" },
+	[HD_P_MEDIA_TYPE] = { 415, "unsupported_media_type", "UnsupportedMediaType", "the body must be application/json or application/xml" },
+	[HD_P_RATE_LIMITED] = { 429, "rate_limited", "RateLimited", "too many requests from this address; see Retry-After" },
+	[HD_P_INTERNAL] = { 500, "internal", "InternalError", "internal error" },
+	[HD_P_UNAVAILABLE] = { 503, "unavailable", "ServiceUnavailable", "the service is temporarily unavailable; see Retry-After" },
+};
+
+const struct hd_problem_info *
+hd_problem_info(enum hd_problem p)
+{
+	if ((unsigned)p >= HD_P__MAX)
+		p = HD_P_INTERNAL;
+	return &hd_problems[p];
+}

@@ -1,0 +1,25 @@
+/*
+ * Time in herald is microseconds since the Unix epoch, UTC (int64_t). RFC 3339 §5.6
+ * timestamps are parsed strictly: date, 'T', time, optional fraction, 'Z' or offset.
+ */
+#ifndef HD_TIME_H
+#define HD_TIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HD_USEC_PER_SEC INT64_C(1000000)
+
+/* Parses s[0..len) as an RFC 3339 date-time with a year from 1970 to 9999. Returns 0
+ * and sets *usec, or -1. Fractions beyond microseconds are truncated. */
+int hd_rfc3339_parse(const char *s, size_t len, int64_t *usec);
+/* Now, by the real-time clock. */
+int64_t hd_now_usec(void);
+/* Broken-down UTC fields of usec (for database DATETIME binding). */
+struct hd_tm {
+	int year, month, day, hour, minute, second;
+	long usec;
+};
+void hd_time_split(int64_t usec, struct hd_tm *out);
+
+#endif

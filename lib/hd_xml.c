@@ -1,0 +1,364 @@
+/*
+ * XML bodies through libxml2, refusing anything that could reach outside the document:
+ * a DOCTYPE stops the parser at once (libxml2 2.9 has no XML_PARSE_NO_XXE), and the
+ * options never include NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/xmlwriter.h>
+
+#include "hd_doc.h"
+#include "hd_text.h"
+
+#define HD_XC(s) ((const xmlChar *)(s))
+
+struct hd_xml_state {
+	bool saw_dtd;
+};
+
+static void
+hd_xml_silent(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+void
+hd_doc_init(void)
+{
+	xmlInitParser();
+	xmlSetGenericErrorFunc(NULL, hd_xml_silent);
+}
+
+static void
+hd_xml_refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *ext_id,
+    const xmlChar *sys_id)
+{
+	xmlParserCtxtPtr pctx = ctx;
+	struct hd_xml_state *st = pctx->_private;
+
+	(void)name;
+	(void)ext_id;
+	(void)sys_id;
+	st->saw_dtd = true;
+	xmlStopParser(pctx);
+}
+
+static bool
+hd_xml_is_nil(xmlNodePtr el)
+{
+	for (xmlAttrPtr a = el->properties; a; a = a->next) {
+		if (a->ns == NULL || a->ns->href == NULL ||
+		    strcmp((const char *)a->ns->href, HD_XSI_NS) != 0 ||
+		    strcmp((const char *)a->name, "nil") != 0)
+			continue;
+		if (a->children && a->children->content &&
+		    (strcmp((const char *)a->children->content, "true") == 0 ||
+		     strcmp((const char *)a->children->content, "1") == 0))
+			return true;
+	}
+	return false;
+}
+
+static bool
+hd_xml_blank(const xmlChar *s)
+{
+	for (; s && *s; s++)
+		if (!strchr(" \t\r\n", *s))
+			return false;
+	return true;
+}
+
+/* Adds value under name in obj; a repeated name turns the member into an array. */
+static int
+hd_xml_add(json_object *obj, const char *name, json_object *value)
+{
+	json_object *old, *arr;
+
+	if (!json_object_object_get_ex(obj, name, &old))
+		return json_object_object_add(obj, name, value);
+	if (json_object_is_type(old, json_type_array))
+		return json_object_array_add(old, value);
+	if ((arr = json_object_new_array()) == NULL)
+		return -1;
+	json_object_get(old);
+	if (json_object_array_add(arr, old) != 0 || json_object_array_add(arr, value) != 0) {
+		json_object_put(arr);
+		return -1;
+	}
+	return json_object_object_add(obj, name, arr);
+}
+
+static enum hd_problem hd_xml_element(xmlNodePtr el, int depth, json_object **out,
+    const char **why);
+
+static enum hd_problem
+hd_xml_children(xmlNodePtr el, int depth, json_object *obj, const char **why)
+{
+	for (xmlNodePtr c = el->children; c; c = c->next) {
+		json_object *v = NULL;
+		enum hd_problem p;
+
+		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+			if (!hd_xml_blank(c->content)) {
+				*why = "an XML element mixes text and child elements";
+				return HD_P_MALFORMED;
+			}
+			continue;
+		}
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if ((p = hd_xml_element(c, depth + 1, &v, why)) != HD_P_NONE)
+			return p;
+		if (hd_xml_add(obj, (const char *)c->name, v) != 0) {
+			json_object_put(v);
+			*why = "out of memory";
+			return HD_P_INTERNAL;
+		}
+	}
+	return HD_P_NONE;
+}
+
+static enum hd_problem
+hd_xml_element(xmlNodePtr el, int depth, json_object **out, const char **why)
+{
+	bool has_elements = false;
+	json_object *obj;
+	xmlChar *text;
+	enum hd_problem p;
+
+	*out = NULL;
+	if (depth > HD_DOC_MAX_DEPTH) {
+		*why = "the XML is nested too deeply";
+		return HD_P_MALFORMED;
+	}
+	if (hd_xml_is_nil(el))
+		return HD_P_NONE;    /* NULL json_object is JSON null */
+	for (xmlNodePtr c = el->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			has_elements = true;
+	if (has_elements) {
+		if ((obj = json_object_new_object()) == NULL) {
+			*why = "out of memory";
+			return HD_P_INTERNAL;
+		}
+		if ((p = hd_xml_children(el, depth, obj, why)) != HD_P_NONE) {
+			json_object_put(obj);
+			return p;
+		}
+		*out = obj;
+		return HD_P_NONE;
+	}
+	if ((text = xmlNodeGetContent(el)) == NULL) {
+		*out = json_object_new_string("");
+	} else {
+		*out = json_object_new_string((const char *)text);
+		xmlFree(text);
+	}
+	if (*out == NULL) {
+		*why = "out of memory";
+		return HD_P_INTERNAL;
+	}
+	return HD_P_NONE;
+}
+
+static bool
+hd_xml_declares_xsi(xmlNodePtr root)
+{
+	for (xmlNsPtr ns = root->nsDef; ns; ns = ns->next)
+		if (ns->prefix && strcmp((const char *)ns->prefix, "i") == 0 &&
+		    ns->href && strcmp((const char *)ns->href, HD_XSI_NS) == 0)
+			return true;
+	return false;
+}
+
+enum hd_problem
+hd_xml_parse(const char *body, size_t len, const struct hd_xml_rules *rules,
+    json_object **out, const char **why)
+{
+	struct hd_xml_state st = { false };
+	xmlParserCtxtPtr ctx = NULL;
+	xmlNodePtr root;
+	json_object *obj = NULL;
+	enum hd_problem p = HD_P_MALFORMED;
+	const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	    XML_PARSE_NOCDATA;
+
+	*out = NULL;
+	*why = "the body is not well-formed XML";
+	if (len > INT32_MAX)
+		return HD_P_BODY_TOO_LARGE;
+	if (!hd_utf8_valid(body, len)) {
+		*why = "the body is not valid UTF-8";
+		return HD_P_MALFORMED;
+	}
+	if ((ctx = xmlCreateMemoryParserCtxt(body, (int)len)) == NULL) {
+		*why = "the body is not well-formed XML";
+		return HD_P_MALFORMED;
+	}
+	ctx->_private = &st;
+	ctx->sax->internalSubset = hd_xml_refuse_dtd;
+	ctx->sax->externalSubset = hd_xml_refuse_dtd;
+	xmlCtxtUseOptions(ctx, opts);
+	xmlParseDocument(ctx);
+	if (st.saw_dtd) {
+		*why = "XML with a DOCTYPE is refused (no DTDs or entities)";
+		goto out;
+	}
+	if (!ctx->wellFormed || ctx->myDoc == NULL)
+		goto out;
+	if ((root = xmlDocGetRootElement(ctx->myDoc)) == NULL)
+		goto out;
+	if (rules && rules->root && strcmp((const char *)root->name, rules->root) != 0) {
+		*why = "the XML root element has the wrong name for this endpoint";
+		goto out;
+	}
+	if (rules && rules->require_xsi_ns && !hd_xml_declares_xsi(root)) {
+		*why = hd_problem_info(HD_P_MISSING_NAMESPACE)->message;
+		p = HD_P_MISSING_NAMESPACE;
+		goto out;
+	}
+	if ((obj = json_object_new_object()) == NULL) {
+		*why = "out of memory";
+		p = HD_P_INTERNAL;
+		goto out;
+	}
+	if ((p = hd_xml_children(root, 1, obj, why)) != HD_P_NONE) {
+		json_object_put(obj);
+		goto out;
+	}
+	*out = obj;
+	p = HD_P_NONE;
+out:
+	if (ctx) {
+		xmlFreeDoc(ctx->myDoc);
+		ctx->myDoc = NULL;
+		xmlFreeParserCtxt(ctx);
+	}
+	return p;
+}
+
+/* XML 1.0 names restricted to ASCII, which is what herald's own members use. */
+static bool
+hd_xml_name_ok(const char *s)
+{
+	if (strncasecmp(s, "xml", 3) == 0)
+		return false;
+	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
+static int hd_xml_write_value(xmlTextWriterPtr w, const char *name, json_object *v,
+    int depth);
+
+static int
+hd_xml_start(xmlTextWriterPtr w, const char *name)
+{
+	/* Member names that are not XML names (client data keys) keep their name in an
+	 * attribute of a generic element instead. */
+	if (hd_xml_name_ok(name))
+		return xmlTextWriterStartElement(w, HD_XC(name));
+	if (xmlTextWriterStartElement(w, HD_XC("entry")) < 0)
+		return -1;
+	return xmlTextWriterWriteAttribute(w, HD_XC("name"), HD_XC(name));
+}
+
+static int
+hd_xml_write_members(xmlTextWriterPtr w, json_object *obj, int depth)
+{
+	json_object_object_foreach(obj, key, val)
+		if (hd_xml_write_value(w, key, val, depth + 1) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+hd_xml_write_value(xmlTextWriterPtr w, const char *name, json_object *v, int depth)
+{
+	char num[64];
+
+	if (depth > HD_DOC_MAX_DEPTH * 2)
+		return -1;
+	if (json_object_is_type(v, json_type_array)) {
+		size_t n = json_object_array_length(v);
+		for (size_t i = 0; i < n; i++)
+			if (hd_xml_write_value(w, name, json_object_array_get_idx(v, i), depth + 1) < 0)
+				return -1;
+		return 0;
+	}
+	if (hd_xml_start(w, name) < 0)
+		return -1;
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		if (xmlTextWriterWriteAttribute(w, HD_XC("i:nil"), HD_XC("true")) < 0)
+			return -1;
+		break;
+	case json_type_object:
+		if (hd_xml_write_members(w, v, depth) < 0)
+			return -1;
+		break;
+	case json_type_boolean:
+		if (xmlTextWriterWriteString(w, HD_XC(json_object_get_boolean(v) ? "true" : "false")) < 0)
+			return -1;
+		break;
+	case json_type_int:
+	case json_type_double:
+		/* json-c's own text for the number: the same digits as in JSON. */
+		snprintf(num, sizeof(num), "%s", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		if (xmlTextWriterWriteString(w, HD_XC(num)) < 0)
+			return -1;
+		break;
+	default:
+		if (xmlTextWriterWriteString(w, HD_XC(json_object_get_string(v))) < 0)
+			return -1;
+		break;
+	}
+	return xmlTextWriterEndElement(w);
+}
+
+enum hd_err
+hd_doc_write(json_object *doc, enum hd_format fmt, const char *xml_root,
+    struct hd_buf *out)
+{
+	xmlBufferPtr xb = NULL;
+	xmlTextWriterPtr w = NULL;
+	enum hd_err err = HD_ERR_INTERNAL;
+	const char *s;
+
+	if (fmt == HD_FMT_JSON) {
+		s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (s == NULL)
+			return HD_ERR_NOMEM;
+		return hd_buf_puts(out, s);
+	}
+	if ((xb = xmlBufferCreate()) == NULL || (w = xmlNewTextWriterMemory(xb, 0)) == NULL) {
+		err = HD_ERR_NOMEM;
+		goto out;
+	}
+	/* xmlns:i is always declared so that a null member anywhere can say i:nil. */
+	if (xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) < 0 ||
+	    xmlTextWriterStartElement(w, HD_XC(xml_root)) < 0 ||
+	    xmlTextWriterWriteAttribute(w, HD_XC("xmlns:i"), HD_XC(HD_XSI_NS)) < 0)
+		goto out;
+	if (hd_xml_write_members(w, doc, 0) < 0 || xmlTextWriterEndElement(w) < 0 ||
+	    xmlTextWriterEndDocument(w) < 0)
+		goto out;
+	xmlFreeTextWriter(w);
+	w = NULL;
+	err = hd_buf_append(out, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
+out:
+	if (w)
+		xmlFreeTextWriter(w);
+	if (xb)
+		xmlBufferFree(xb);
+	return err;
+}
