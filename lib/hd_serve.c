@@ -52,9 +52,10 @@ hd_write_reply(FCGX_Request *fr, const struct hd_request *req, const struct hd_r
 {
 	FCGX_FPrintF(fr->out, "Status: %d %s\r\n", r->status, hd_status_reason(r->status));
 	if (r->status != 204) {
-		FCGX_FPrintF(fr->out, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+		/* libfcgi's printf knows no %zu. */
+		FCGX_FPrintF(fr->out, "Content-Type: %s\r\nContent-Length: %lu\r\n",
 		    r->content_type ? r->content_type : "text/plain; charset=utf-8",
-		    r->body.len);
+		    (unsigned long)r->body.len);
 	}
 	FCGX_PutS("Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n", fr->out);
 	if (r->headers.len)
