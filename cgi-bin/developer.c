@@ -74,6 +74,7 @@ static const struct hd_dialect developer = {
 	.default_format = HD_FMT_JSON,
 	.key_kind = HD_KEY_SERVER,
 	.key_header = "HTTP_X_SERVER_KEY",
+	.key_header_name = "X-Server-Key",
 	.error_doc = hd_native_error_doc,
 	.error_root = "response",
 };

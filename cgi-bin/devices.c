@@ -186,6 +186,7 @@ static const struct hd_dialect native = {
 	.default_format = HD_FMT_JSON,
 	.key_kind = HD_KEY_CLIENT,
 	.key_header = "HTTP_X_CLIENT_KEY",
+	.key_header_name = "X-Client-Key",
 	.error_doc = hd_native_error_doc,
 	.error_root = "response",
 };

@@ -1,4 +1,6 @@
+#include <arpa/inet.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/evp.h>
 
 #include "hd_auth.h"
@@ -28,42 +30,128 @@ hd_sha256(const void *data, size_t len, unsigned char out[32])
 	return HD_OK;
 }
 
+static const char SQL_ADMIT[] = "CALL hd_admit(?, ?, ?, ?)";
+
+static const char SQL_RATE_PURGE[] =
+    "DELETE FROM rate_limit WHERE sec < UNIX_TIMESTAMP() - 10";
+
+/* Seconds between purges of stale rate-limit rows, per process. */
+#define HD_RATE_PURGE_EVERY 60
+
+/* The columns both lookups return: key id, tenant, app, app user, app uid, window. */
+struct hd_key_row {
+	int64_t id, tenant, app, user, window;
+	struct hd_dbc cols[6];
+};
+
+static void
+hd_key_row_bind(struct hd_key_row *r, struct hd_principal *out)
+{
+	memset(r, 0, sizeof(*r));
+	r->cols[0] = (struct hd_dbc){ .type = HD_DBT_U64, .num = &r->id };
+	r->cols[1] = (struct hd_dbc){ .type = HD_DBT_U64, .num = &r->tenant };
+	r->cols[2] = (struct hd_dbc){ .type = HD_DBT_U64, .num = &r->app };
+	r->cols[3] = (struct hd_dbc){ .type = HD_DBT_U64, .num = &r->user };
+	r->cols[4] = (struct hd_dbc){ .type = HD_DBT_TEXT, .buf = out->app_uid,
+	    .cap = sizeof(out->app_uid) };
+	r->cols[5] = (struct hd_dbc){ .type = HD_DBT_U64, .num = &r->window };
+}
+
+/* Fills the principal from a fetched row; false when the row names no key. */
+static bool
+hd_key_row_take(const struct hd_key_row *r, enum hd_key_kind kind, struct hd_principal *out)
+{
+	if (r->cols[0].is_null)
+		return false;
+	out->kind = kind;
+	out->key_id = (uint64_t)r->id;
+	out->tenant_id = (uint64_t)r->tenant;
+	out->app_id = r->cols[2].is_null ? 0 : (uint64_t)r->app;
+	out->app_user_id = r->cols[3].is_null ? 0 : (uint64_t)r->user;
+	if (r->cols[4].is_null)
+		out->app_uid[0] = '\0';
+	out->dedupe_window_s = r->cols[5].is_null ? 600 : (unsigned)r->window;
+	return true;
+}
+
+static bool
+hd_key_acceptable(enum hd_key_kind kind, size_t len)
+{
+	return len > 0 && len <= HD_KEY_MAX_LEN && (unsigned)kind < HD_KEY__MAX &&
+	    kind != HD_KEY_NONE;
+}
+
+enum hd_err
+hd_admit(struct hd_db *db, const char *addr, unsigned limit, enum hd_key_kind kind,
+    const char *key, size_t len, struct hd_principal *out, bool *limited, bool *found)
+{
+	static time_t last_purge;
+	unsigned char bin[16], hash[32];
+	size_t binlen;
+	int64_t hits = 0;
+	struct hd_key_row row;
+	struct hd_dbc cols[7];
+	struct hd_dbp p[4];
+	bool lookup = key != NULL && hd_key_acceptable(kind, len), got;
+	enum hd_err err;
+	time_t now;
+
+	*limited = *found = false;
+	memset(out, 0, sizeof(*out));
+	if (limit == 0 && !lookup)
+		return HD_OK;
+	if (inet_pton(AF_INET, addr, bin) == 1)
+		binlen = 4;
+	else if (inet_pton(AF_INET6, addr, bin) == 1)
+		binlen = 16;
+	else {
+		binlen = strnlen(addr, sizeof(bin));
+		memcpy(bin, addr, binlen);
+	}
+	if (lookup && (err = hd_sha256(key, len, hash)) != HD_OK)
+		return err;
+	p[0] = HD_DBP_BLOB(bin, binlen);
+	p[1] = HD_DBP_U64(limit);
+	p[2] = lookup ? HD_DBP_BLOB(hash, sizeof(hash)) : HD_DBP_NULL;
+	p[3] = HD_DBP_STR(hd_key_kind_names[lookup ? kind : HD_KEY_NONE]);
+	hd_key_row_bind(&row, out);
+	cols[0] = (struct hd_dbc){ .type = HD_DBT_I64, .num = &hits };
+	memcpy(&cols[1], row.cols, sizeof(row.cols));
+	if ((err = hd_db_call(db, SQL_ADMIT, p, 4, cols, 7, &got)) != HD_OK)
+		return err;
+	if (!got)
+		return HD_ERR_DB;
+	memcpy(row.cols, &cols[1], sizeof(row.cols));
+	*limited = limit > 0 && (uint64_t)hits > limit;
+	*found = lookup && !*limited && hd_key_row_take(&row, kind, out);
+	now = time(NULL);
+	if (limit > 0 && now - last_purge >= HD_RATE_PURGE_EVERY) {
+		last_purge = now;
+		err = hd_db_exec(db, SQL_RATE_PURGE, NULL, 0, NULL, NULL);
+	}
+	return err;
+}
+
 enum hd_err
 hd_auth_lookup(struct hd_db *db, enum hd_key_kind kind, const char *key, size_t len,
     struct hd_principal *out, bool *found)
 {
 	unsigned char hash[32];
-	int64_t id = 0, tenant = 0, app = 0, user = 0, window = 0;
-	struct hd_dbc cols[] = {
-		{ .type = HD_DBT_U64, .num = &id },
-		{ .type = HD_DBT_U64, .num = &tenant },
-		{ .type = HD_DBT_U64, .num = &app },
-		{ .type = HD_DBT_U64, .num = &user },
-		{ .type = HD_DBT_TEXT, .buf = out->app_uid, .cap = sizeof(out->app_uid) },
-		{ .type = HD_DBT_U64, .num = &window },
-	};
+	struct hd_key_row row;
 	struct hd_dbp params[2];
 	enum hd_err err;
 
 	*found = false;
 	memset(out, 0, sizeof(*out));
-	if (len == 0 || len > HD_KEY_MAX_LEN || (unsigned)kind >= HD_KEY__MAX ||
-	    kind == HD_KEY_NONE)
+	if (!hd_key_acceptable(kind, len))
 		return HD_OK;
 	if ((err = hd_sha256(key, len, hash)) != HD_OK)
 		return err;
 	params[0] = HD_DBP_BLOB(hash, sizeof(hash));
 	params[1] = HD_DBP_STR(hd_key_kind_names[kind]);
-	err = hd_db_query_one(db, SQL_KEY_LOOKUP, params, 2, cols, 6, found);
-	if (err != HD_OK || !*found)
+	hd_key_row_bind(&row, out);
+	if ((err = hd_db_query_one(db, SQL_KEY_LOOKUP, params, 2, row.cols, 6, found)) != HD_OK)
 		return err;
-	out->kind = kind;
-	out->key_id = (uint64_t)id;
-	out->tenant_id = (uint64_t)tenant;
-	out->app_id = cols[2].is_null ? 0 : (uint64_t)app;
-	out->app_user_id = cols[3].is_null ? 0 : (uint64_t)user;
-	if (cols[4].is_null)
-		out->app_uid[0] = '\0';
-	out->dedupe_window_s = cols[5].is_null ? 600 : (unsigned)window;
+	*found = *found && hd_key_row_take(&row, kind, out);
 	return HD_OK;
 }

@@ -1,7 +1,10 @@
 /*
- * Key authentication. Keys are presented in plaintext and looked up by their SHA-256
- * (only the hash is stored); the key's kind fixes what it may do, so every lookup
- * names the kind the endpoint accepts. A revoked key is refused at its next use.
+ * Admission and key authentication. Keys are presented in plaintext and looked up by
+ * their SHA-256 (only the hash is stored); the key's kind fixes what it may do, so
+ * every lookup names the kind the endpoint accepts. A revoked key is refused at its
+ * next use. hd_admit() also counts the request against the per-client-address rate
+ * limit, in the same database round trip: the limit is counted per second of the
+ * database's clock, so every web host counts the same window.
  */
 #ifndef HD_AUTH_H
 #define HD_AUTH_H
@@ -41,6 +44,13 @@ struct hd_principal {
  * other-kind keys; the error is only for database trouble. */
 enum hd_err hd_auth_lookup(struct hd_db *db, enum hd_key_kind kind, const char *key,
     size_t len, struct hd_principal *out, bool *found);
+
+/* Counts one request from addr (textual IPv4/IPv6) against limit requests per second
+ * (0: no limit) and, when key is not NULL, looks up an active key of the given kind.
+ * *limited: over the limit (the key was then not looked up). *found: the key matched. */
+enum hd_err hd_admit(struct hd_db *db, const char *addr, unsigned limit,
+    enum hd_key_kind kind, const char *key, size_t len, struct hd_principal *out,
+    bool *limited, bool *found);
 
 /* SHA-256 of data into out[32]. */
 enum hd_err hd_sha256(const void *data, size_t len, unsigned char out[32]);

@@ -393,6 +393,30 @@ hd_db_query_one(struct hd_db *db, const char *sql, const struct hd_dbp *params,
 }
 
 enum hd_err
+hd_db_call(struct hd_db *db, const char *sql, const struct hd_dbp *params,
+    size_t nparams, struct hd_dbc *cols, size_t ncols, bool *found)
+{
+	MYSQL_STMT *st;
+	enum hd_err err;
+	int rc;
+
+	if ((err = hd_db_query(db, sql, params, nparams, cols, ncols)) != HD_OK)
+		return err;
+	st = db->active;
+	if ((err = hd_db_fetch(db, found)) != HD_OK)
+		return err;
+	mysql_stmt_free_result(st);
+	db->active = NULL;
+	/* A CALL answers with its SELECT's rows and then the procedure's own status. */
+	while ((rc = mysql_stmt_next_result(st)) == 0)
+		if (mysql_stmt_field_count(st) > 0)
+			mysql_stmt_free_result(st);
+	if (rc > 0)
+		return hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+	return HD_OK;
+}
+
+enum hd_err
 hd_db_begin(struct hd_db *db)
 {
 	enum hd_err err;

@@ -79,6 +79,12 @@ enum hd_err hd_db_query_one(struct hd_db *db, const char *sql,
     const struct hd_dbp *params, size_t nparams, struct hd_dbc *cols, size_t ncols,
     bool *found);
 
+/* Runs a CALL of a stored procedure that ends with a one-row SELECT: fetches that row
+ * into cols (*found says whether it came) and reads the rest of the procedure's
+ * results, leaving the connection ready for the next statement. */
+enum hd_err hd_db_call(struct hd_db *db, const char *sql, const struct hd_dbp *params,
+    size_t nparams, struct hd_dbc *cols, size_t ncols, bool *found);
+
 enum hd_err hd_db_begin(struct hd_db *db);
 enum hd_err hd_db_commit(struct hd_db *db);
 /* Rolls back if a transaction is open; safe to call always. */

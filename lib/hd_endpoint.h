@@ -33,8 +33,10 @@ struct hd_dialect {
 	const char *name;
 	enum hd_format default_format;
 	enum hd_key_kind key_kind;
-	/* CGI name of the header carrying the key; NULL when auth_body finds it. */
+	/* CGI name of the header carrying the key (NULL when auth_body finds it), and the
+	 * header's name for people. */
 	const char *key_header;
+	const char *key_header_name;
 	/* Authenticates from the parsed, validated body (legacy). */
 	enum hd_problem (*auth_body)(struct hd_call *call);
 	/* Builds this dialect's error document for a refusal (caller owns it). */

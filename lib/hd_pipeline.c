@@ -9,7 +9,6 @@
 
 #include "hd_endpoint.h"
 #include "hd_log.h"
-#include "hd_ratelimit.h"
 #include "hd_text.h"
 
 #define HD_CORS_MAX_AGE "600"
@@ -369,7 +368,7 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 	struct hd_ctx *ctx = call->ctx;
 	const struct hd_request *req = call->req;
 	const char *origin = (ep->flags & HD_EP_CORS) ? hd_request_param(req, "HTTP_ORIGIN") : NULL;
-	const char *why = NULL;
+	const char *why = NULL, *key = NULL;
 	enum hd_problem p;
 	enum hd_err err;
 	bool limited, found;
@@ -377,24 +376,25 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 	if (req->body_too_large)
 		return hd_refuse(&call->why, HD_P_BODY_TOO_LARGE, NULL,
 		    "the body is larger than %zu bytes", ctx->cfg.max_body_bytes);
-	if (!(ep->flags & HD_EP_NO_RATE)) {
-		err = hd_ratelimit_hit(ctx->db, req->remote_addr,
-		    ctx->cfg.rate_limit_per_address, &limited);
-		if (err != HD_OK)
-			return hd_fail(call, err);
-		if (limited)
-			return hd_refuse(&call->why, HD_P_RATE_LIMITED, NULL,
-			    "rate limit exceeded (%u requests per second per address)",
-			    ctx->cfg.rate_limit_per_address);
-	}
+	/* Rate limit and header key: one round trip (hd_admit). */
 	if (!(ep->flags & HD_EP_PUBLIC) && d->key_header) {
-		const char *key = hd_request_param(req, d->key_header);
-		if (key == NULL || *key == '\0')
+		key = hd_request_param(req, d->key_header);
+		if (key != NULL && *key == '\0')
+			key = NULL;
+	}
+	err = hd_admit(ctx->db, req->remote_addr,
+	    (ep->flags & HD_EP_NO_RATE) ? 0 : ctx->cfg.rate_limit_per_address,
+	    d->key_kind, key, key ? strlen(key) : 0, &call->who, &limited, &found);
+	if (err != HD_OK)
+		return hd_fail(call, err);
+	if (limited)
+		return hd_refuse(&call->why, HD_P_RATE_LIMITED, NULL,
+		    "rate limit exceeded (%u requests per second per address)",
+		    ctx->cfg.rate_limit_per_address);
+	if (!(ep->flags & HD_EP_PUBLIC) && d->key_header) {
+		if (key == NULL)
 			return hd_refuse(&call->why, HD_P_MISSING_KEY, NULL,
-			    "the request needs a key in the %s header", d->key_header + 5);
-		if ((err = hd_auth_lookup(ctx->db, d->key_kind, key, strlen(key), &call->who,
-		    &found)) != HD_OK)
-			return hd_fail(call, err);
+			    "the request needs a key in the %s header", d->key_header_name);
 		if (!found)
 			return hd_refuse(&call->why, HD_P_INVALID_KEY, NULL,
 			    "the key is unknown, revoked or not valid for this endpoint");
