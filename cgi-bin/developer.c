@@ -57,6 +57,9 @@ push(struct hd_call *call)
 		    JSON_C_TO_STRING_PLAIN);
 	if ((err = hd_send(call->ctx->db, &call->who, &t, &m, &res)) != HD_OK)
 		return hd_fail(call, err);
+	if (res.disabled)
+		return hd_refuse(&call->why, HD_P_PUSH_DISABLED, NULL,
+		    "sending is disabled for this app");
 	if (res.push_count == 0)
 		return hd_refuse(&call->why, HD_P_NO_DEVICES, NULL,
 		    "no devices with push permission found for this user");

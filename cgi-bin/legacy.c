@@ -86,6 +86,9 @@ push(struct hd_call *call)
 		t = (struct hd_target){ HD_BY_EMAIL, v[F_USER_EMAIL].s, v[F_USER_EMAIL].len };
 	if ((err = hd_send(call->ctx->db, &call->who, &t, &m, &res)) != HD_OK)
 		return hd_fail(call, err);
+	if (res.disabled)
+		return hd_refuse(&call->why, HD_P_PUSH_DISABLED, NULL,
+		    "sending is disabled for this app");
 	if (res.push_count == 0 && !res.user_found)
 		return hd_refuse(&call->why, HD_P_USER_NOT_FOUND, NULL,
 		    "no user matches the given identifier");

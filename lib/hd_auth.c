@@ -16,7 +16,8 @@ static const char *const hd_key_kind_names[HD_KEY__MAX] = {
 };
 
 static const char SQL_KEY_LOOKUP[] =
-    "SELECT k.id, k.tenant_id, k.app_id, k.app_user_id, a.uid, a.dedupe_window_s"
+    "SELECT k.id, k.tenant_id, k.app_id, k.app_user_id, a.uid, a.dedupe_window_s,"
+    " a.push_enabled"
     " FROM api_keys k LEFT JOIN apps a ON a.id = k.app_id"
     " WHERE k.key_hash = ? AND k.kind = ? AND k.revoked_at IS NULL";
 
@@ -38,10 +39,12 @@ static const char SQL_RATE_PURGE[] =
 /* Seconds between purges of stale rate-limit rows, per process. */
 #define HD_RATE_PURGE_EVERY 60
 
-/* The columns both lookups return: key id, tenant, app, app user, app uid, window. */
+/* The columns both lookups return: key id, tenant, app, app user, app uid, dedupe
+ * window, push enabled. */
+#define HD_KEY_COLS 7
 struct hd_key_row {
-	int64_t id, tenant, app, user, window;
-	struct hd_dbc cols[6];
+	int64_t id, tenant, app, user, window, enabled;
+	struct hd_dbc cols[HD_KEY_COLS];
 };
 
 static void
@@ -55,6 +58,7 @@ hd_key_row_bind(struct hd_key_row *r, struct hd_principal *out)
 	r->cols[4] = (struct hd_dbc){ .type = HD_DBT_TEXT, .buf = out->app_uid,
 	    .cap = sizeof(out->app_uid) };
 	r->cols[5] = (struct hd_dbc){ .type = HD_DBT_U64, .num = &r->window };
+	r->cols[6] = (struct hd_dbc){ .type = HD_DBT_I64, .num = &r->enabled };
 }
 
 /* Fills the principal from a fetched row; false when the row names no key. */
@@ -71,6 +75,7 @@ hd_key_row_take(const struct hd_key_row *r, enum hd_key_kind kind, struct hd_pri
 	if (r->cols[4].is_null)
 		out->app_uid[0] = '\0';
 	out->dedupe_window_s = r->cols[5].is_null ? 600 : (unsigned)r->window;
+	out->push_enabled = !r->cols[6].is_null && r->enabled != 0;
 	return true;
 }
 
@@ -90,7 +95,7 @@ hd_admit(struct hd_db *db, const char *addr, unsigned limit, enum hd_key_kind ki
 	size_t binlen;
 	int64_t hits = 0;
 	struct hd_key_row row;
-	struct hd_dbc cols[7];
+	struct hd_dbc cols[1 + HD_KEY_COLS];
 	struct hd_dbp p[4];
 	bool lookup = key != NULL && hd_key_acceptable(kind, len), got;
 	enum hd_err err;
@@ -117,7 +122,7 @@ hd_admit(struct hd_db *db, const char *addr, unsigned limit, enum hd_key_kind ki
 	hd_key_row_bind(&row, out);
 	cols[0] = (struct hd_dbc){ .type = HD_DBT_I64, .num = &hits };
 	memcpy(&cols[1], row.cols, sizeof(row.cols));
-	if ((err = hd_db_call(db, SQL_ADMIT, p, 4, cols, 7, &got)) != HD_OK)
+	if ((err = hd_db_call(db, SQL_ADMIT, p, 4, cols, 1 + HD_KEY_COLS, &got)) != HD_OK)
 		return err;
 	if (!got)
 		return HD_ERR_DB;
@@ -150,7 +155,8 @@ hd_auth_lookup(struct hd_db *db, enum hd_key_kind kind, const char *key, size_t 
 	params[0] = HD_DBP_BLOB(hash, sizeof(hash));
 	params[1] = HD_DBP_STR(hd_key_kind_names[kind]);
 	hd_key_row_bind(&row, out);
-	if ((err = hd_db_query_one(db, SQL_KEY_LOOKUP, params, 2, row.cols, 6, found)) != HD_OK)
+	if ((err = hd_db_query_one(db, SQL_KEY_LOOKUP, params, 2, row.cols, HD_KEY_COLS,
+	    found)) != HD_OK)
 		return err;
 	*found = *found && hd_key_row_take(&row, kind, out);
 	return HD_OK;

@@ -38,6 +38,7 @@ struct hd_principal {
 	uint64_t app_user_id;        /* bearer keys only */
 	char app_uid[40];            /* the app's public id */
 	unsigned dedupe_window_s;
+	bool push_enabled;           /* the app may send (apps.push_enabled) */
 };
 
 /* Looks up an active key of the given kind. *found is false for unknown, revoked or

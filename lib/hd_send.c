@@ -55,6 +55,10 @@ hd_send(struct hd_db *db, const struct hd_principal *who, const struct hd_target
 	bool found = false;
 
 	memset(out, 0, sizeof(*out));
+	if (!who->push_enabled) {
+		out->disabled = true;
+		return HD_OK;
+	}
 	for (int attempt = 0; attempt < HD_SEND_ATTEMPTS && err == HD_ERR_DB_RETRY; attempt++) {
 		err = hd_db_call(db, SQL_QUEUE_MESSAGE, p, 13, cols, 3, &found);
 		if (err == HD_ERR_DB_RETRY)

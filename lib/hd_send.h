@@ -43,13 +43,14 @@ struct hd_target {
 };
 
 struct hd_send_result {
+	bool disabled;         /* the app's sending is switched off: nothing stored */
 	unsigned push_count;   /* deliveries queued (replay: the first request's) */
 	bool replayed;         /* a dedupe repeat inside the window: nothing stored */
 	bool user_found;       /* meaningful when push_count == 0 */
 };
 
 /* Stores m for the user named by t in the principal's app. push_count 0 means nothing
- * was stored (no such user, or no device with push permission). */
+ * was stored (the app may not send, no such user, or no device with push permission). */
 enum hd_err hd_send(struct hd_db *db, const struct hd_principal *who,
     const struct hd_target *t, const struct hd_message *m, struct hd_send_result *out);
 

@@ -8,8 +8,9 @@ DELIMITER //
 -- hd_admit: counts one request from p_addr against the per-second limit p_limit
 -- (0 = no limit) and, when p_key_hash is not NULL, looks up an active key of kind
 -- p_kind. Returns one row: hits in the current second (0 when not counted), then the
--- key's id, tenant, app, app user, app uid and the app's dedupe window (all NULL when
--- no key matches). Over the limit, the key is not looked up.
+-- key's id, tenant, app, app user, app uid, the app's dedupe window and whether the
+-- app may send (all NULL when no key matches). Over the limit, the key is not looked
+-- up.
 CREATE PROCEDURE hd_admit(IN p_addr VARBINARY(16), IN p_limit INT UNSIGNED,
                           IN p_key_hash BINARY(32), IN p_kind VARCHAR(16))
 BEGIN
@@ -24,9 +25,10 @@ BEGIN
     SET v_hits = IF(ROW_COUNT() = 1, 1, LAST_INSERT_ID());
   END IF;
   IF p_key_hash IS NULL OR (p_limit > 0 AND v_hits > p_limit) THEN
-    SELECT v_hits, NULL, NULL, NULL, NULL, NULL, NULL;
+    SELECT v_hits, NULL, NULL, NULL, NULL, NULL, NULL, NULL;
   ELSE
-    SELECT v_hits, k.id, k.tenant_id, k.app_id, k.app_user_id, a.uid, a.dedupe_window_s
+    SELECT v_hits, k.id, k.tenant_id, k.app_id, k.app_user_id, a.uid, a.dedupe_window_s,
+           a.push_enabled
       FROM (SELECT 1) one
       LEFT JOIN api_keys k ON k.key_hash = p_key_hash AND k.kind = p_kind
                            AND k.revoked_at IS NULL
