@@ -21,7 +21,7 @@ main(void)
 		while (FCGX_GetStr(buf, sizeof(buf), r.in) > 0)
 			;
 		FCGX_FPrintF(r.out, "Status: 201 Created\r\nContent-Type: application/json; "
-		    "charset=utf-8\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+		    "charset=utf-8\r\nContent-Length: %lu\r\n\r\n%s", (unsigned long)strlen(body), body);
 		FCGX_Finish_r(&r);
 	}
 	return 0;

@@ -78,6 +78,9 @@ struct hd_call {
 	json_object *body;                   /* parsed body, owned by the pipeline */
 	struct hd_value values[HD_MAX_FIELDS];
 	enum hd_format in_fmt, out_fmt;
+	/* A bad Content-Type or ?format=, held back until after admission so that the
+	 * documented order of checks holds (DESIGN.md §2). */
+	struct hd_refusal format_why;
 	char path_arg[HD_PATH_ARG_MAX + 1];
 	struct hd_refusal why;
 	/* the answer */

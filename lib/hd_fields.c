@@ -233,6 +233,9 @@ hd_check_object(const struct hd_field *f, json_object *v, bool from_xml,
 	if (!json_object_is_type(v, json_type_object))
 		return hd_refuse(why, HD_P_INVALID_TYPE, f->name, "%s must be an object",
 		    f->name);
+	if (!hd_strings_clean(v))
+		return hd_refuse(why, HD_P_INVALID_VALUE, f->name,
+		    "%s must not contain NUL characters", f->name);
 	text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 	if (text == NULL)
 		return hd_refuse(why, HD_P_INTERNAL, f->name, "out of memory");
@@ -252,9 +255,6 @@ hd_fields_validate(const struct hd_fieldset *fs, json_object *doc, bool from_xml
 	memset(values, 0, fs->n * sizeof(*values));
 	if ((p = hd_check_unknown(fs, doc, "", why)) != HD_P_NONE)
 		return p;
-	if (!hd_strings_clean(doc))
-		return hd_refuse(why, HD_P_INVALID_VALUE, NULL,
-		    "strings must not contain NUL characters");
 	for (size_t i = 0; i < fs->n; i++) {
 		const struct hd_field *f = &fs->fields[i];
 		struct hd_value *out = &values[i];

@@ -4,6 +4,55 @@
 #include "hd_doc.h"
 #include "hd_text.h"
 
+static int
+hd_hex4(const char *s)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* RFC 8259 §8.2: a \u escape of a surrogate must come as a high-low pair. json-c
+ * turns a lone one into U+FFFD, silently changing the client's text; refuse it. */
+static bool
+hd_json_surrogates_paired(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		int cp, lo;
+
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] != 'u') {
+			i++;    /* skip the escaped character, a backslash included */
+			continue;
+		}
+		if (len - i < 6 || (cp = hd_hex4(s + i + 2)) < 0)
+			return true;    /* malformed: the parser refuses it */
+		i += 5;
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			return false;
+		if (cp < 0xd800 || cp > 0xdbff)
+			continue;
+		if (len - i < 7 || s[i + 1] != '\\' || s[i + 2] != 'u' ||
+		    (lo = hd_hex4(s + i + 3)) < 0xdc00 || lo > 0xdfff)
+			return false;
+		i += 6;
+	}
+	return true;
+}
+
 enum hd_problem
 hd_json_parse(const char *body, size_t len, json_object **out, const char **why)
 {
@@ -20,6 +69,10 @@ hd_json_parse(const char *body, size_t len, json_object **out, const char **why)
 	/* Checked up front: json-c's strict mode accepts some invalid sequences in keys. */
 	if (!hd_utf8_valid(body, len)) {
 		*why = "the body is not valid UTF-8";
+		return HD_P_MALFORMED;
+	}
+	if (!hd_json_surrogates_paired(body, len)) {
+		*why = "the JSON has an unpaired surrogate escape";
 		return HD_P_MALFORMED;
 	}
 	if ((tok = json_tokener_new_ex(HD_DOC_MAX_DEPTH)) == NULL) {

@@ -235,15 +235,16 @@ hd_route(const struct hd_program *prog, struct hd_call *call, bool *path_known)
 	return NULL;
 }
 
-/* Response format (DESIGN.md §4): ?format=, then Accept, then the request's format. */
-static enum hd_problem
+/* Formats (DESIGN.md §4): the request's by Content-Type, else the dialect's default;
+ * the answer's by ?format=, then Accept, then the request's. Problems are kept in
+ * call->format_why for later, and the formats fall back so errors can be written. */
+static void
 hd_negotiate(struct hd_call *call, const struct hd_dialect *d)
 {
 	const struct hd_request *req = call->req;
 	const char *ctype = hd_request_param(req, "CONTENT_TYPE");
 	const char *accept = hd_request_param(req, "HTTP_ACCEPT");
 	char fmt[16];
-	enum hd_problem p = HD_P_NONE;
 	int q;
 
 	call->in_fmt = d->default_format;
@@ -251,7 +252,7 @@ hd_negotiate(struct hd_call *call, const struct hd_dialect *d)
 		const char *semi = strchr(ctype, ';');
 		enum hd_format f = hd_media_format(ctype, semi ? (size_t)(semi - ctype) : strlen(ctype));
 		if (f == HD_FMT_NONE)
-			p = hd_refuse(&call->why, HD_P_MEDIA_TYPE, NULL,
+			hd_refuse(&call->format_why, HD_P_MEDIA_TYPE, NULL,
 			    "Content-Type must be application/json, application/xml or text/xml");
 		else
 			call->in_fmt = f;
@@ -264,10 +265,9 @@ hd_negotiate(struct hd_call *call, const struct hd_dialect *d)
 		call->out_fmt = HD_FMT_JSON;
 	else if (q == 1 && hd_ascii_ieq(fmt, strlen(fmt), "xml"))
 		call->out_fmt = HD_FMT_XML;
-	else if (q != 0 && p == HD_P_NONE)
-		p = hd_refuse(&call->why, HD_P_BAD_PARAMETER, "format",
+	else if (q != 0)
+		hd_refuse(&call->format_why, HD_P_BAD_PARAMETER, "format",
 		    "format must be json or xml");
-	return p;
 }
 
 /* CORS (Fetch standard): preflights are answered for origins some app allows; actual
@@ -399,6 +399,21 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 			return hd_refuse(&call->why, HD_P_INVALID_KEY, NULL,
 			    "the key is unknown, revoked or not valid for this endpoint");
 	}
+	/* Checked as soon as the app is known, so that every later refusal carries the
+	 * CORS headers and the page can read it. */
+	if (origin && d->key_header) {
+		if (!hd_origin_safe(origin))
+			return hd_refuse(&call->why, HD_P_ORIGIN_NOT_ALLOWED, NULL,
+			    "this origin is not allowed for the app");
+		if ((p = hd_cors_check(call, origin, false)) != HD_P_NONE)
+			return p;
+	}
+	/* A Content-Type only matters for a request with a body. */
+	if (call->format_why.problem == HD_P_BAD_PARAMETER ||
+	    (call->format_why.problem == HD_P_MEDIA_TYPE && ep->fields)) {
+		call->why = call->format_why;
+		return call->why.problem;
+	}
 	if (ep->fields) {
 		if (req->body_len == 0)
 			return hd_refuse(&call->why, HD_P_MALFORMED, NULL, "the body is empty");
@@ -414,10 +429,6 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 	}
 	if (!(ep->flags & HD_EP_PUBLIC) && d->auth_body && (p = d->auth_body(call)) != HD_P_NONE)
 		return p;
-	if (origin && (!hd_origin_safe(origin) ||
-	    (p = hd_cors_check(call, origin, false)) != HD_P_NONE))
-		return p != HD_P_NONE ? p : hd_refuse(&call->why, HD_P_ORIGIN_NOT_ALLOWED,
-		    NULL, "this origin is not allowed for the app");
 	return ep->handler(call);
 }
 
@@ -440,21 +451,15 @@ hd_pipeline_run(struct hd_ctx *ctx, const struct hd_program *prog,
 	ep = hd_route(prog, &call, &path_known);
 	if (ep)
 		d = ep->dialect;
-	p = hd_negotiate(&call, d);
-	if (ep == NULL && req->method == HD_OPTIONS && hd_is_cors_path(prog, req->path)) {
+	hd_negotiate(&call, d);
+	if (ep != NULL)
+		p = hd_pipeline_steps(&call, ep);
+	else if (req->method == HD_OPTIONS && hd_is_cors_path(prog, req->path)) {
 		hd_buf_reset(&reply->headers);
 		memset(&call.why, 0, sizeof(call.why));
 		p = hd_preflight(&call, prog);
-	} else if (ep == NULL)
+	} else
 		p = call.why.problem;
-	else if (p == HD_P_NONE || (p == HD_P_MEDIA_TYPE && ep->fields == NULL)) {
-		/* A Content-Type on a request without a body does not matter. */
-		if (p == HD_P_MEDIA_TYPE) {
-			call.in_fmt = call.out_fmt = d->default_format;
-			memset(&call.why, 0, sizeof(call.why));
-		}
-		p = hd_pipeline_steps(&call, ep);
-	}
 	if (p != HD_P_NONE)
 		hd_pipeline_refuse(&call, d);
 	hd_db_rollback(ctx->db);

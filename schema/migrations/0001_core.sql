@@ -1,13 +1,14 @@
 -- herald schema, migration 1: tenancy, keys, users, devices, messages, deliveries,
 -- dedupe and rate limits. Identifiers that clients see (apps, users, devices) are
 -- random public ids, so internal auto-increment ids never leak and cannot be guessed.
--- Ids stay unique across Galera nodes through auto_increment_offset.
+-- Ids stay unique across Galera nodes through auto_increment_offset. Text compares
+-- with NO PAD collations: "a" and "a " are different ids (utf8mb4_bin would pad).
 
 CREATE TABLE tenants (
   id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   name         VARCHAR(200) NOT NULL,
   created_at   DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 CREATE TABLE apps (
   id               BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -22,7 +23,7 @@ CREATE TABLE apps (
   UNIQUE KEY apps_uid (uid),
   KEY apps_tenant (tenant_id),
   CONSTRAINT apps_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- Origins allowed to register devices from a browser (CORS).
 CREATE TABLE app_origins (
@@ -30,7 +31,7 @@ CREATE TABLE app_origins (
   origin   VARCHAR(255) NOT NULL,
   PRIMARY KEY (app_id, origin),
   CONSTRAINT app_origins_app_fk FOREIGN KEY (app_id) REFERENCES apps (id) ON DELETE CASCADE
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- Keys are stored only as SHA-256 of the plaintext; the kind fixes what a key can do.
 CREATE TABLE api_keys (
@@ -47,20 +48,20 @@ CREATE TABLE api_keys (
   KEY api_keys_tenant (tenant_id),
   CONSTRAINT api_keys_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id),
   CONSTRAINT api_keys_app_fk FOREIGN KEY (app_id) REFERENCES apps (id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 CREATE TABLE app_users (
   id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   uid          CHAR(32) NOT NULL,
   app_id       BIGINT UNSIGNED NOT NULL,
   external_id  VARCHAR(255) NOT NULL,
-  email        VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NULL,
+  email        VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_nopad_ci NULL,
   created_at   DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
   UNIQUE KEY app_users_uid (uid),
   UNIQUE KEY app_users_external (app_id, external_id),
   KEY app_users_email (app_id, email),
   CONSTRAINT app_users_app_fk FOREIGN KEY (app_id) REFERENCES apps (id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- A device is unique per app by its token (web: its endpoint); token_hash keeps that
 -- unique key small whatever the token's length.
@@ -84,7 +85,7 @@ CREATE TABLE devices (
   KEY devices_user (app_user_id, status, push_permission),
   CONSTRAINT devices_app_fk FOREIGN KEY (app_id) REFERENCES apps (id),
   CONSTRAINT devices_user_fk FOREIGN KEY (app_user_id) REFERENCES app_users (id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- The neutral message: what every dialect's send stores.
 CREATE TABLE messages (
@@ -104,7 +105,7 @@ CREATE TABLE messages (
   created_at   DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
   KEY messages_app_created (app_id, created_at),
   CONSTRAINT messages_app_fk FOREIGN KEY (app_id) REFERENCES apps (id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- One delivery per device. The worker claims by (state, priority, due_at) with leases.
 CREATE TABLE deliveries (
@@ -124,7 +125,7 @@ CREATE TABLE deliveries (
   KEY deliveries_claim (state, priority, due_at),
   KEY deliveries_device (device_id),
   CONSTRAINT deliveries_message_fk FOREIGN KEY (message_id) REFERENCES messages (id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- Dedupe records: the primary key decides which of N concurrent requests wins.
 CREATE TABLE dedupe (
@@ -134,7 +135,7 @@ CREATE TABLE dedupe (
   push_count   INT UNSIGNED NOT NULL,
   created_at   DATETIME(6) NOT NULL,
   PRIMARY KEY (app_id, dedupe_key)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- Per-client-address request counts for the current second. MEMORY: counts need no
 -- durability, and an InnoDB row here would be a hot row held across every fsync.

@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS key_app_grants (
     REFERENCES api_keys (id, tenant_id) ON DELETE CASCADE,
   CONSTRAINT key_app_grants_app_fk FOREIGN KEY (app_id, tenant_id)
     REFERENCES apps (id, tenant_id) ON DELETE CASCADE
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 DELIMITER //
 
@@ -239,7 +239,7 @@ END //
 -- Returns: p_user_uid, the user's public id (32 lowercase hex characters from
 -- RANDOM_BYTES(16)); for an existing user, its existing uid.
 CREATE OR REPLACE PROCEDURE hd_create_app_user(IN p_app_id BIGINT UNSIGNED,
-                                               IN p_external_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+                                               IN p_external_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin,
                                                IN p_email VARCHAR(255) CHARACTER SET utf8mb4,
                                                OUT p_user_uid CHAR(32))
   MODIFIES SQL DATA
@@ -319,7 +319,7 @@ END //
 -- hd_create_app_user). The key's tenant is the app's tenant.
 -- Returns: p_key_id and p_plaintext, as hd_issue_key (plaintext shown once).
 CREATE OR REPLACE PROCEDURE hd_issue_bearer_key(IN p_app_id BIGINT UNSIGNED,
-                                                IN p_external_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+                                                IN p_external_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin,
                                                 IN p_label VARCHAR(200) CHARACTER SET utf8mb4,
                                                 OUT p_key_id BIGINT UNSIGNED,
                                                 OUT p_plaintext VARCHAR(100) CHARACTER SET utf8mb4)

@@ -48,15 +48,15 @@ CREATE PROCEDURE hd_queue_message(
   IN p_app_id BIGINT UNSIGNED,
   IN p_source VARCHAR(16),
   IN p_by TINYINT UNSIGNED,
-  IN p_target VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN p_title VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN p_body TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN p_data TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN p_sound VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_target VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin,
+  IN p_title VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin,
+  IN p_body TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin,
+  IN p_data TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin,
+  IN p_sound VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin,
   IN p_ttl_s INT UNSIGNED,
   IN p_priority TINYINT UNSIGNED,
   IN p_schedule_at DATETIME(6),
-  IN p_dedupe_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_dedupe_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin,
   IN p_window_s INT UNSIGNED)
 proc: BEGIN
   DECLARE v_due DATETIME(6) DEFAULT COALESCE(p_schedule_at, NOW(6));
@@ -89,7 +89,7 @@ proc: BEGIN
       INSERT INTO deliveries (message_id, device_id, app_id, priority, due_at)
         SELECT v_message_id, d.id, d.app_id, p_priority, v_due
           FROM app_users u JOIN devices d ON d.app_user_id = u.id
-         WHERE u.app_id = p_app_id AND u.email = p_target COLLATE utf8mb4_unicode_ci
+         WHERE u.app_id = p_app_id AND u.email = p_target COLLATE utf8mb4_unicode_nopad_ci
            AND d.status = 'active' AND d.push_permission = 1;
   END CASE;
   SET v_count = ROW_COUNT();
@@ -108,7 +108,7 @@ proc: BEGIN
       SELECT 0, 0, EXISTS (SELECT 1 FROM app_users u WHERE u.app_id = p_app_id AND
                CASE p_by WHEN 0 THEN u.external_id = p_target
                          WHEN 1 THEN u.uid = p_target
-                         ELSE u.email = p_target COLLATE utf8mb4_unicode_ci END);
+                         ELSE u.email = p_target COLLATE utf8mb4_unicode_nopad_ci END);
     END IF;
     LEAVE proc;
   END IF;
