@@ -46,7 +46,8 @@ struct hd_dialect {
 
 #define HD_EP_PUBLIC      0x01u  /* no key (health) */
 #define HD_EP_NO_RATE     0x02u  /* not rate limited (health checks) */
-#define HD_EP_CORS        0x04u  /* browser-callable: CORS for the app's origins */
+#define HD_EP_CORS        0x04u  /* browser-callable: CORS for the app's origins
+                                     (needs a dialect with a header key) */
 
 typedef enum hd_problem (*hd_handler)(struct hd_call *call);
 

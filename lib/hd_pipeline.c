@@ -195,13 +195,13 @@ hd_pipeline_refuse(struct hd_call *call, const struct hd_dialect *d)
 
 /* Finds the endpoint for the request; on a miss fills why with 404 or 405. */
 static const struct hd_endpoint *
-hd_route(const struct hd_program *prog, struct hd_call *call, bool *path_known)
+hd_route(const struct hd_program *prog, struct hd_call *call)
 {
 	const struct hd_request *req = call->req;
 	char allow[96] = "";
 	size_t used = 0;
+	bool path_known = false;
 
-	*path_known = false;
 	for (size_t i = 0; i < prog->nendpoints; i++) {
 		const struct hd_endpoint *ep = &prog->endpoints[i];
 		const char *brace = strstr(ep->path, "{id}");
@@ -216,7 +216,7 @@ hd_route(const struct hd_program *prog, struct hd_call *call, bool *path_known)
 				continue;
 		} else if (strcmp(req->path, ep->path) != 0)
 			continue;
-		*path_known = true;
+		path_known = true;
 		if (ep->method == req->method || (req->method == HD_HEAD && ep->method == HD_GET)) {
 			if (brace)
 				snprintf(call->path_arg, sizeof(call->path_arg), "%s", req->path + plen);
@@ -227,7 +227,7 @@ hd_route(const struct hd_program *prog, struct hd_call *call, bool *path_known)
 		if (n > 0 && (size_t)n < sizeof(allow) - used)
 			used += (size_t)n;
 	}
-	if (*path_known) {
+	if (path_known) {
 		hd_answer_header(call, "Allow", allow);
 		hd_refuse(&call->why, HD_P_METHOD, NULL, "method not allowed; allowed: %s", allow);
 	} else
@@ -439,7 +439,6 @@ hd_pipeline_run(struct hd_ctx *ctx, const struct hd_program *prog,
 	struct hd_call call;
 	const struct hd_endpoint *ep;
 	const struct hd_dialect *d = prog->dialect;
-	bool path_known;
 	enum hd_problem p;
 
 	memset(&call, 0, sizeof(call));
@@ -448,7 +447,7 @@ hd_pipeline_run(struct hd_ctx *ctx, const struct hd_program *prog,
 	call.reply = reply;
 	hd_db_request_start(ctx->db);
 
-	ep = hd_route(prog, &call, &path_known);
+	ep = hd_route(prog, &call);
 	if (ep)
 		d = ep->dialect;
 	hd_negotiate(&call, d);

@@ -27,7 +27,6 @@ enum hd_problem {
 	HD_P_USER_NOT_FOUND,    /* 404 */
 	HD_P_NO_DEVICES,        /* 404: no device with push permission */
 	HD_P_METHOD,            /* 405 */
-	HD_P_NOT_ACCEPTABLE,    /* 406 */
 	HD_P_BODY_TOO_LARGE,    /* 413 */
 	HD_P_MEDIA_TYPE,        /* 415 */
 	HD_P_RATE_LIMITED,      /* 429 with Retry-After */
