@@ -116,6 +116,10 @@ hd_config_set(struct hd_config *cfg, const struct hd_ckey *k, const char *v,
 	switch (k->type) {
 	case HD_C_STR:
 	case HD_C_SECRET_FILE:
+		if (vlen == 0) {
+			snprintf(err, errlen, "line %u: %s needs a value", line, k->name);
+			return HD_ERR_CONFIG;
+		}
 		if ((s = strndup(v, vlen)) == NULL)
 			return HD_ERR_NOMEM;
 		if (k->type == HD_C_SECRET_FILE) {
@@ -223,6 +227,16 @@ hd_config_parse(struct hd_config *cfg, const char *text, size_t len, char *err,
 		if ((rc = hd_config_set(cfg, &hd_ckeys[i], val, vlen, err, errlen, line)) != HD_OK)
 			return rc;
 	}
+	/* Two keys fill db_password: a file and an inline value would silently race. */
+	for (size_t i = 0, first = nkeys; i < nkeys; i++)
+		if (seen[i] && hd_ckeys[i].offset == offsetof(struct hd_config, db_password)) {
+			if (first != nkeys) {
+				snprintf(err, errlen, "set only one of %s and %s",
+				    hd_ckeys[first].name, hd_ckeys[i].name);
+				return HD_ERR_CONFIG;
+			}
+			first = i;
+		}
 	if (cfg->db_name == NULL) {
 		snprintf(err, errlen, "db_name is required");
 		return HD_ERR_CONFIG;

@@ -54,6 +54,9 @@ hd_field_find(const struct hd_fieldset *fs, const char *prefix, size_t plen,
 {
 	size_t klen = strlen(key);
 
+	/* A member named "sub.a" is not the declared path sub.a. */
+	if (strchr(key, '.') != NULL)
+		return NULL;
 	for (size_t i = 0; i < fs->n; i++) {
 		const char *name = fs->fields[i].name;
 		if (strlen(name) == plen + klen && strncmp(name, prefix, plen) == 0 &&
@@ -75,9 +78,12 @@ hd_check_unknown(const struct hd_fieldset *fs, json_object *obj, const char *pre
 
 	json_object_object_foreach(obj, key, val) {
 		const struct hd_field *f = hd_field_find(fs, prefix, plen, key);
-		if (f == NULL)
-			return hd_refuse(why, HD_P_UNKNOWN_FIELD, key,
-			    "unknown field '%s%.64s'", prefix, key);
+		if (f == NULL) {
+			char path[128];
+			snprintf(path, sizeof(path), "%s%s", prefix, key);
+			return hd_refuse(why, HD_P_UNKNOWN_FIELD, path,
+			    "unknown field '%.100s'", path);
+		}
 		if (f->type == HD_FT_OBJECT && !(f->flags & HD_F_OPEN) &&
 		    json_object_is_type(val, json_type_object)) {
 			if ((size_t)snprintf(sub, sizeof(sub), "%s.", f->name) >= sizeof(sub))
@@ -126,7 +132,7 @@ hd_check_int(const struct hd_field *f, json_object *v, bool from_xml,
 		while (len && strchr(" \t\r\n", s[0])) { s++; len--; }
 		while (len && strchr(" \t\r\n", s[len - 1])) len--;
 		if (hd_parse_i64(s, len, &n) != 0) {
-			bool digits = len > 0;
+			bool digits = len > (size_t)(s[0] == '-');
 			for (size_t k = (len && s[0] == '-') ? 1 : 0; k < len; k++)
 				if (s[k] < '0' || s[k] > '9')
 					digits = false;

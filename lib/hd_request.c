@@ -78,6 +78,8 @@ hd_request_query(const struct hd_request *req, const char *name, char *out, size
 	const char *p = req->query;
 	size_t n = strlen(name);
 
+	if (cap == 0)
+		return -1;
 	while (*p) {
 		const char *end = strchr(p, '&');
 		size_t len = end ? (size_t)(end - p) : strlen(p);

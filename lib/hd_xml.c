@@ -4,6 +4,7 @@
  * options never include NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <libxml/parser.h>
@@ -184,8 +185,9 @@ hd_xml_parse(const char *body, size_t len, const struct hd_xml_rules *rules,
 	xmlNodePtr root;
 	json_object *obj = NULL;
 	enum hd_problem p = HD_P_MALFORMED;
+	/* IGNORE_ENC: the bytes were checked as UTF-8, so a declared encoding is ignored. */
 	const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-	    XML_PARSE_NOCDATA;
+	    XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC;
 
 	*out = NULL;
 	*why = "the body is not well-formed XML";
@@ -259,6 +261,46 @@ hd_xml_name_ok(const char *s)
 static int hd_xml_write_value(xmlTextWriterPtr w, const char *name, json_object *v,
     int depth);
 
+/* XML 1.0 §2.2 Char: JSON text may hold code points XML cannot (most C0 controls,
+ * U+FFFE, U+FFFF). They become U+FFFD in a copy (caller frees) so the answer stays
+ * well-formed; NULL when out of memory. */
+static char *
+hd_xml_chars(const char *s)
+{
+	size_t len = strlen(s), o = 0;
+	char *out = malloc(len * 3 + 1);
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		bool bad = (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') ||
+		    (p[i] == 0xef && i + 2 < len && p[i + 1] == 0xbf &&
+		     (p[i + 2] == 0xbe || p[i + 2] == 0xbf));
+		if (bad) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i += p[i] == 0xef ? 2 : 0;
+		} else
+			out[o++] = (char)p[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int
+hd_xml_text(xmlTextWriterPtr w, const char *s)
+{
+	char *clean = hd_xml_chars(s);
+	int rc;
+
+	if (clean == NULL)
+		return -1;
+	rc = xmlTextWriterWriteString(w, HD_XC(clean));
+	free(clean);
+	return rc;
+}
+
 static int
 hd_xml_start(xmlTextWriterPtr w, const char *name)
 {
@@ -266,9 +308,13 @@ hd_xml_start(xmlTextWriterPtr w, const char *name)
 	 * attribute of a generic element instead. */
 	if (hd_xml_name_ok(name))
 		return xmlTextWriterStartElement(w, HD_XC(name));
-	if (xmlTextWriterStartElement(w, HD_XC("entry")) < 0)
-		return -1;
-	return xmlTextWriterWriteAttribute(w, HD_XC("name"), HD_XC(name));
+	char *clean = hd_xml_chars(name);
+	int rc = -1;
+
+	if (clean != NULL && xmlTextWriterStartElement(w, HD_XC("entry")) >= 0)
+		rc = xmlTextWriterWriteAttribute(w, HD_XC("name"), HD_XC(clean));
+	free(clean);
+	return rc;
 }
 
 static int
@@ -317,7 +363,7 @@ hd_xml_write_value(xmlTextWriterPtr w, const char *name, json_object *v, int dep
 			return -1;
 		break;
 	default:
-		if (xmlTextWriterWriteString(w, HD_XC(json_object_get_string(v))) < 0)
+		if (hd_xml_text(w, json_object_get_string(v)) < 0)
 			return -1;
 		break;
 	}
