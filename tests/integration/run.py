@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Run herald's integration tests against a fresh private stack.
+
+    tests/integration/run.py [--program-dir DIR] [--run-dir DIR] [-k TEXT]
+                             [--servers lighttpd,apache] [--timeout S]
+
+Starts MariaDB (migrated), lighttpd and Apache with the programs of --program-dir
+(the build tree) from tools/herald_stack.py, then runs, one at a time:
+  - every test_* function of tests/integration/test_*.py (see hd.py), once per web
+    server as "lighttpd::test_x" and "apache::test_x", or once as "test_x" if @once;
+  - every tests/sql/test_*.sql script against the database herald, as "sql::<file>"
+    (a script fails by raising an error, e.g. with SIGNAL).
+A test also fails if a program writes a sanitizer report or dies while it runs.
+Prints one line per test, then "N passed, N failed"; exits 1 if any failed.
+Tracebacks of failures go to <run dir>/failures.log.
+"""
+import argparse
+import fcntl
+import http.client
+import importlib.util
+import inspect
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path[:0] = [str(REPO / "tools"), str(HERE)]
+import herald_stack  # noqa: E402  (found through the path set above)
+
+SERVERS = ("lighttpd", "apache")
+
+
+class TestTimeout(Exception):
+    pass
+
+
+def source_addresses():
+    """127.0.1.1, 127.0.1.2, ...: a loopback source address for each test."""
+    for x in range(1, 255):
+        for y in range(1, 255):
+            yield f"127.0.{x}.{y}"
+
+
+class Context:
+    """What a test gets: see hd.py."""
+
+    def __init__(self, stack, server, base_url, source, test_id):
+        self.stack = stack
+        self.server = server
+        self.base_url = base_url
+        self.source = source
+        self.test_id = test_id
+
+    @property
+    def db(self):
+        return self.stack.db
+
+    def url(self, path):
+        return self.base_url + path
+
+    def on(self, base_url):
+        """This context, for the server at base_url."""
+        return Context(self.stack, self.server, base_url, self.source, self.test_id)
+
+    def request(self, method, path, body=None, headers=None, source=None, timeout=30):
+        headers = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        elif isinstance(body, str):
+            body = body.encode()
+        host, port = self.base_url.rsplit("/", 1)[1].split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=timeout,
+                                          source_address=(source or self.source, 0))
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            found = {}
+            for name, value in resp.getheaders():
+                name = name.lower()
+                found[name] = f"{found[name]}, {value}" if name in found else value
+            return resp.status, found, data
+        finally:
+            conn.close()
+
+    def fixture(self, **options):
+        options.setdefault("tenant", f"tenant of {self.test_id}")
+        return herald_stack.create_fixture(self.stack.db, **options)
+
+
+def failing(error):
+    """A test that fails with error."""
+    def test(ctx):
+        raise error
+    return test
+
+
+def discover(pattern, servers):
+    """[(test id, server or None, function)] in file and definition order; a module
+    that cannot be imported becomes a test that fails with the import error."""
+    tests = []
+    for path in sorted(HERE.glob("test_*.py")):
+        try:
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        except Exception as e:  # report it as a failing test, run the rest
+            tests.append((f"{path.stem}::import", None, failing(e)))
+            continue
+        funcs = [f for name, f in inspect.getmembers(module, inspect.isfunction)
+                 if name.startswith("test_") and f.__module__ == module.__name__]
+        for func in sorted(funcs, key=lambda f: f.__code__.co_firstlineno):
+            targets = [None] if getattr(func, "once", False) else servers
+            tests += [(f"{s}::{func.__name__}" if s else func.__name__, s, func) for s in targets]
+    return [t for t in tests if pattern in t[0]]
+
+
+def reason_of(exc):
+    """One line: where in a test file it failed, and why."""
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).name.startswith("test_"):
+            where = f"{Path(frame.filename).name}:{frame.lineno}: "
+            if isinstance(exc, AssertionError):
+                where += f"{frame.line} "
+    message = str(exc).strip().splitlines()
+    return f"{where}{type(exc).__name__}: {message[-1][:200] if message else ''}"
+
+
+def describe_report(path):
+    """A sanitizer report's path and its first error line."""
+    lines = path.read_text(errors="replace").splitlines()
+    first = next((line for line in lines if "ERROR" in line or "runtime error" in line), "")
+    return f"sanitizer report {path}: {first.strip()}"
+
+
+class Runner:
+    def __init__(self, stack, urls, timeout, details):
+        self.stack = stack
+        self.urls = urls
+        self.timeout = timeout
+        self.details = details
+        self.sources = source_addresses()
+        self.passed = self.failed = 0
+        self.reported = set(self.sanitizer_reports())
+
+    def sanitizer_reports(self):
+        return sorted(Path(self.stack.sanitizer_logs).glob("*san.*"))
+
+    def new_sanitizer_reports(self):
+        new = [p for p in self.sanitizer_reports() if p not in self.reported]
+        self.reported.update(new)
+        return new
+
+    def record(self, test_id, seconds, error=None):
+        if error is None:
+            self.passed += 1
+            print(f"PASS {test_id} ({seconds:.2f}s)", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL {test_id}: {error}", flush=True)
+
+    def run(self, test_id, call, limit):
+        """Run call() with a time limit, then check the stack is still whole."""
+        def expire(*_):
+            raise TestTimeout(f"still running after {limit}s")
+        error = None
+        start = time.monotonic()
+        signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+        try:
+            call()
+        except Exception as e:  # any exception is this test's failure
+            error = reason_of(e)
+            self.details.write(f"== {test_id}\n{''.join(traceback.format_exception(e))}\n")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        # What broke the stack is the likelier cause of a failure, so it comes first.
+        problems = self.after_test()
+        self.record(test_id, time.monotonic() - start, "; ".join(filter(None, (problems, error))) or None)
+
+    def after_test(self):
+        """Repair what a test left broken; return why that fails the test, if it does."""
+        problems = list(map(describe_report, self.new_sanitizer_reports()))
+        if not self.stack.db.running():
+            self.stack.db.start()
+        # lighttpd restarts the programs it spawned; spawn-fcgi does not, so for Apache
+        # a program that died is noticed here.
+        for server in self.urls:
+            dead = self.stack.dead_programs(server) if server == "apache" else []
+            if not self.stack.processes.pids(server):
+                problems.append(f"{server} died; restarted")
+            elif dead:
+                problems.append(f"programs of {server} died: {', '.join(dead)}; restarted")
+            else:
+                continue
+            self.restart(server)
+        return "; ".join(problems) or None
+
+    def restart(self, server):
+        port = int(self.urls[server].rsplit(":", 1)[1])
+        self.stack.stop_server(server)
+        start = self.stack.start_lighttpd if server == "lighttpd" else self.stack.start_apache
+        start(port=port)
+
+    def run_test(self, test_id, server, func):
+        base = self.urls.get(server) or next(iter(self.urls.values()))
+        ctx = Context(self.stack, server, base, next(self.sources), test_id)
+        self.run(test_id, lambda: func(ctx), getattr(func, "timeout", self.timeout))
+
+    def run_sql(self, path):
+        self.run(f"sql::{path.name}", lambda: self.stack.db.query(path.read_text()), self.timeout)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--program-dir", default=str(REPO), help="build tree with the programs")
+    parser.add_argument("--run-dir", default=str(REPO / "run" / "test"))
+    parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("-k", dest="pattern", default="", help="run tests whose id contains this")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds per test")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up as on Ctrl-C
+
+    servers = [s for s in args.servers.split(",") if s]
+    unknown = set(servers) - set(SERVERS)
+    if unknown:
+        parser.error(f"unknown servers: {', '.join(unknown)} (there are {', '.join(SERVERS)})")
+    tests = discover(args.pattern, servers)
+    sql_tests = [p for p in sorted((REPO / "tests" / "sql").glob("test_*.sql"))
+                 if args.pattern in f"sql::{p.name}"]
+    run_dir = Path(args.run_dir).resolve()
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(run_dir.parent / f".{run_dir.name}.lock", "w")
+    try:  # held until this process exits
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"another test run is using {run_dir}")
+    herald_stack.Stack(run_dir, args.program_dir).stop()  # leftovers of an interrupted run
+    herald_stack.remove_dir(run_dir)
+    run_dir.mkdir(parents=True)
+    started = time.monotonic()
+    with open(run_dir / "failures.log", "w") as details, \
+            herald_stack.Stack(run_dir, args.program_dir, sanitizer_logs=run_dir / "sanitizer") as stack:
+        runner = Runner(stack, {}, args.timeout, details)
+        try:
+            stack.start_db()
+            stack.db.migrate()
+            stack.write_config()
+            for server in servers:
+                start = stack.start_lighttpd if server == "lighttpd" else stack.start_apache
+                runner.urls[server] = start()
+        except herald_stack.StackError as e:
+            runner.record("stack", 0, f"could not start the stack: {e}")
+        else:
+            print(f"stack: MariaDB {stack.db.socket}, " +
+                  ", ".join(f"{s} {u}" for s, u in runner.urls.items()), flush=True)
+            for test_id, server, func in tests:
+                runner.run_test(test_id, server, func)
+            for path in sql_tests:
+                runner.run_sql(path)
+    # Programs that exit normally at shutdown report leaks only then.
+    late = runner.new_sanitizer_reports()
+    if late:
+        runner.record("sanitizers::shutdown", 0, "; ".join(map(describe_report, late)))
+    if runner.failed:
+        print(f"details: {run_dir / 'failures.log'} and the logs under {run_dir}")
+    print(f"integration tests took {time.monotonic() - started:.0f}s")
+    print(f"{runner.passed} passed, {runner.failed} failed")
+    return 1 if runner.failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the stack has been stopped on the way out
+        sys.exit("interrupted")

@@ -1,0 +1,737 @@
+#!/usr/bin/env python3
+"""Start, stop and inspect a private herald stack: MariaDB, lighttpd, Apache.
+
+One module for `tools/herald-local` (a demo stack that outlives the command) and for
+the integration tests (a stack per test run, stopped when the run ends):
+
+    python3 tools/herald_stack.py up --run-dir run --program-dir .   [--port 8080]
+    python3 tools/herald_stack.py status --run-dir run
+    python3 tools/herald_stack.py down --run-dir run
+
+Everything lives under the run directory:
+
+    mariadb/      data directory, socket, error log        (mode 0700)
+    herald.conf   the configuration every program reads (HERALD_CONFIG)
+    lighttpd/     lighttpd.conf made from httpd-conf/lighttpd.conf.in, logs, sockets
+    apache/       apache.conf made from httpd-conf/apache.conf.in, logs, sockets
+    pids/         one file per process (group) started here, so that any later
+                  `down` stops exactly those
+    herald.env    the demo's URL and keys as shell assignments (`up` only)
+
+Servers listen on 127.0.0.1 only and MariaDB on its unix socket only. Every daemon
+runs in its own session (process group), so stopping one stops its children too.
+"""
+import argparse
+import dataclasses
+import grp
+import http.client
+import os
+import pwd
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DB_NAME = "herald"
+DB_USER = "root"
+# Program name -> path under the program directory (the build tree). The route of
+# each is in the httpd-conf/ templates.
+PROGRAMS = {
+    "developer": "cgi-bin/developer.fcgi",
+    "legacy": "cgi-bin/legacy.fcgi",
+    "devices": "cgi-bin/devices.fcgi",
+    "ops": "cgi-bin/ops.fcgi",
+    "noop": "bench/noop.fcgi",
+}
+PROCS_PER_PROGRAM = 3
+APACHE_MODULE_DIR = "/usr/lib/apache2/modules"
+WEB_USER = "www-data"  # Apache's workers run as this user when we are root
+SUN_PATH_MAX = 107     # longest unix socket path Linux accepts
+
+
+class StackError(Exception):
+    """Something in the stack failed to start or answer; the message says what."""
+
+
+def wait_for(check, timeout, what):
+    """Call check() until it returns a true value (returned) or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise StackError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def port_is_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(preferred=None):
+    """preferred if it is free on 127.0.0.1, else a port the kernel picks."""
+    if preferred and port_is_free(preferred):
+        return preferred
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sql_str(value):
+    """A MariaDB literal for a Python str, int or None."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'").replace("\0", "\\0") + "'"
+
+
+_BATCH_ESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "0": "\0"}
+
+
+def _unescape(field):
+    """Undo the escaping of `mariadb --batch`; its NULL comes back as None."""
+    if field == "NULL":
+        return None
+    return re.sub(r"\\(.)", lambda m: _BATCH_ESCAPES.get(m.group(1), m.group(1)), field)
+
+
+def tail(path, lines=15):
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _proc_stat(pid):
+    """(state, process group) of pid from /proc, or None if there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    state, _, pgrp = stat[stat.rindex(")") + 2:].split()[:3]
+    return state, int(pgrp)
+
+
+def _alive(pid):
+    """True while pid is a live (not zombie) process."""
+    stat = _proc_stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def _group_alive(pgid):
+    """True while any live process is in process group pgid."""
+    return any(stat and stat[0] != "Z" and stat[1] == pgid
+               for stat in map(_proc_stat, filter(str.isdigit, os.listdir("/proc"))))
+
+
+def _owned(pid, marker):
+    """True if pid's command line contains marker or its working directory is marker:
+    a pid read from a pid file may have been reused by an unrelated process."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
+    return marker in cmdline or cwd == marker
+
+
+def short_dir(path, web_user=False):
+    """Create and return path, a directory for unix sockets. When a socket in it would
+    pass the unix socket path limit, or (web_user, as root) Apache's workers could not
+    traverse its parents, path becomes a symlink to a fresh directory under /tmp, which
+    is returned instead."""
+    path = Path(path)
+    parents = [path.parent.resolve(), *path.parent.resolve().parents]
+    reachable = not web_user or os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in parents)
+    if len(str(path)) + 20 <= SUN_PATH_MAX and reachable:
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    if path.is_symlink() and Path(os.readlink(path)).is_dir():
+        return Path(os.readlink(path))
+    target = Path(tempfile.mkdtemp(prefix="herald-"))
+    os.symlink(target, path)
+    return target
+
+
+def remove_dir(path):
+    """Remove path; if it is a symlink made by short_dir, remove its target too."""
+    path = Path(path)
+    if path.is_symlink():
+        shutil.rmtree(os.readlink(path), ignore_errors=True)
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class Processes:
+    """The processes a stack started, recorded in run_dir/pids/<name>: first line a
+    marker that identifies them (see _owned), then one pid per line. Each pid leads its
+    own process group, which is what gets signalled."""
+
+    def __init__(self, run_dir):
+        self.dir = Path(run_dir) / "pids"
+        self.children = {}  # pid -> Popen, for processes this Python process started
+
+    def spawn(self, name, argv, log, marker, env=None, cwd=None):
+        """Start argv in a new session with output to log; record and return it."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                    env=env, cwd=cwd, start_new_session=True)
+        self.children[proc.pid] = proc
+        self.record(name, marker, [proc.pid])
+        return proc
+
+    def record(self, name, marker, pids):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / name).write_text("\n".join([marker] + [str(p) for p in pids]) + "\n")
+
+    def pids(self, name):
+        """The recorded pids of name that are still alive and ours."""
+        try:
+            marker, *pids = (self.dir / name).read_text().splitlines()
+        except (OSError, ValueError):
+            return []
+        return [int(p) for p in pids if self.alive(int(p)) and _owned(int(p), marker)]
+
+    def alive(self, pid):
+        proc = self.children.get(pid)
+        if proc is not None:
+            proc.poll()  # reaps it if it has exited
+        return _alive(pid)
+
+    def group_gone(self, pid):
+        self.alive(pid)
+        return not _group_alive(pid)
+
+    def names(self):
+        return sorted(p.name for p in self.dir.iterdir()) if self.dir.is_dir() else []
+
+    def stop(self, name, timeout=30):
+        """SIGTERM the process groups of name, SIGKILL what is left after timeout. Waits
+        for every process of the groups, so that programs that write a report when
+        they exit (LeakSanitizer) have written it."""
+        pids = self.pids(name)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.killpg(pid, sig)
+                except ProcessLookupError:
+                    pass
+            try:
+                wait_for(lambda: all(self.group_gone(p) for p in pids), timeout, f"{name} to stop")
+                break
+            except StackError:
+                if sig == signal.SIGKILL:
+                    raise
+        (self.dir / name).unlink(missing_ok=True)
+
+
+class MariaDB:
+    """A private MariaDB server: own data directory and socket, no TCP."""
+
+    def __init__(self, run_dir, processes):
+        self.dir = Path(run_dir) / "mariadb"
+        self.datadir = self.dir / "data"
+        self.log = self.dir / "mariadb.err"
+        self.processes = processes
+        self.socket = None
+
+    def running(self):
+        return bool(self.processes.pids("mariadb"))
+
+    def start(self, timeout=60):
+        """Start the server (creating the data directory the first time); wait until it
+        answers. Starting a running server does nothing."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.chmod(0o700)  # the socket lets anyone in as root without a password
+        self.socket = short_dir(self.dir / "sock") / "mariadb.sock"
+        if self.running():
+            return
+        as_root = ["--user=root"] if os.geteuid() == 0 else []
+        if not (self.datadir / "mysql").is_dir():
+            remove_dir(self.datadir)
+            result = subprocess.run(
+                ["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}",
+                 "--auth-root-authentication-method=normal", "--skip-test-db", *as_root],
+                capture_output=True, text=True, timeout=120)
+            if result.returncode != 0:
+                raise StackError(f"mariadb-install-db failed:\n{result.stdout}{result.stderr}")
+        proc = self.processes.spawn("mariadb", [
+            "mariadbd", "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}",
+            f"--pid-file={self.dir / 'mariadb.pid'}", f"--log-error={self.log}",
+            "--skip-networking", "--skip-name-resolve",
+            # A 2xx answer means the message is on disk (DESIGN.md section 12).
+            "--innodb-flush-log-at-trx-commit=1",
+            # Interleaved auto-increment, as Galera requires.
+            "--innodb-autoinc-lock-mode=2",
+            "--max-connections=500", "--character-set-server=utf8mb4",
+            "--collation-server=utf8mb4_nopad_bin", *as_root],
+            self.dir / "mariadbd.out", marker=f"--datadir={self.datadir}")
+
+        def answers():
+            if proc.poll() is not None:
+                raise StackError(f"mariadbd exited with {proc.returncode}:\n{tail(self.log)}")
+            return self._client(["-e", "SELECT 1"], "", timeout=10).returncode == 0
+        wait_for(answers, timeout, "MariaDB to answer")
+
+    def stop(self, timeout=60):
+        self.processes.stop("mariadb", timeout)
+
+    def _client(self, args, stdin, timeout):
+        return subprocess.run(
+            ["mariadb", "--no-defaults", "--protocol=socket", f"--socket={self.socket}",
+             f"--user={DB_USER}", "--default-character-set=utf8mb4", "--connect-timeout=5",
+             "--batch", "--skip-column-names", *args],
+            input=stdin, capture_output=True, text=True, timeout=timeout)
+
+    def query(self, sql, database=DB_NAME, timeout=60):
+        """Run SQL (any number of statements) with the mariadb client; return the rows
+        of its result sets as tuples of str, None for NULL. Raises StackError with the
+        server's message on any error."""
+        result = self._client([f"--database={database}"] if database else [], sql, timeout)
+        if result.returncode != 0:
+            raise StackError(result.stderr.strip() or f"mariadb exited with {result.returncode}")
+        return [tuple(_unescape(f) for f in line.split("\t")) for line in result.stdout.splitlines()]
+
+    def migrate(self, database=DB_NAME, to=None, migrations=None):
+        """Apply the migrations with tools/herald-migrate; return its output."""
+        argv = [str(REPO / "tools" / "herald-migrate"), "--socket", str(self.socket),
+                "--database", database, "--user", DB_USER]
+        argv += ["--to", str(to)] if to is not None else []
+        argv += ["--dir", str(migrations)] if migrations else []
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            raise StackError(f"herald-migrate failed:\n{result.stdout}{result.stderr}")
+        return result.stdout
+
+
+@dataclasses.dataclass
+class Fixture:
+    """A tenant with one app, one app user, its devices and keys (plaintext by kind)."""
+    tenant_id: int
+    app_id: int
+    app_uid: str
+    user: str
+    user_email: str
+    user_uid: str
+    user_id: int
+    device_ids: list
+    device_uids: list
+    device_tokens: list
+    keys: dict
+    key_ids: dict
+
+    @property
+    def company_id(self):
+        return self.tenant_id
+
+    @property
+    def server_key(self):
+        return self.keys.get("server")
+
+    @property
+    def integration_key(self):
+        return self.keys.get("integration")
+
+    @property
+    def client_key(self):
+        return self.keys.get("client")
+
+
+def _issue_key_sql(kind, label):
+    """SQL that issues a key of kind for @t/@a into @k_<kind>, @kid_<kind>."""
+    out = f"@kid_{kind}, @k_{kind}"
+    if kind == "user_token":  # tenant-level, then granted the app
+        return (f"CALL hd_issue_key('user_token', @t, NULL, {sql_str(label)}, {out});\n"
+                f"CALL hd_grant_key_app(@kid_{kind}, @a);\n")
+    if kind == "bearer":      # bound to the fixture's user
+        return f"CALL hd_issue_bearer_key(@a, @u, {sql_str(label)}, {out});\n"
+    return f"CALL hd_issue_key({sql_str(kind)}, @t, @a, {sql_str(label)}, {out});\n"
+
+
+def create_fixture(db, tenant="Test tenant", app="Test app", user="user_123", email=None,
+                   devices=1, kinds=("server", "integration", "client")):
+    """Create a tenant, an app, an app user with `devices` active iOS devices with push
+    permission, and one key of each kind, through the admin procedures."""
+    email = email if email is not None else f"{user}@example.com"
+    tokens = [secrets.token_hex(32) for _ in range(devices)]
+    uids = [secrets.token_hex(16) for _ in range(devices)]
+    script = (f"CALL hd_create_tenant({sql_str(tenant)}, @t);\n"
+              f"CALL hd_create_app(@t, {sql_str(app)}, @a, @auid);\n"
+              f"SET @u = {sql_str(user)};\n"
+              f"CALL hd_create_app_user(@a, @u, {sql_str(email)}, @uuid);\n"
+              "SET @uid = (SELECT id FROM app_users WHERE uid = @uuid);\n")
+    for uid, token in zip(uids, tokens):
+        script += ("INSERT INTO devices (uid, app_id, app_user_id, platform, token, token_hash,"
+                   " push_permission, status) VALUES "
+                   f"({sql_str(uid)}, @a, @uid, 'ios', {sql_str(token)},"
+                   f" UNHEX(SHA2({sql_str(token)}, 256)), 1, 'active');\n")
+    for kind in kinds:
+        script += _issue_key_sql(kind, f"{app} {kind} key")
+    script += "SELECT @t, @a, @auid, @uuid, @uid"
+    script += "".join(f", @kid_{k}, @k_{k}" for k in kinds) + ";\n"
+    script += ("SELECT id FROM devices WHERE uid IN (" + ",".join(map(sql_str, uids)) + ")"
+               " ORDER BY id;\n") if uids else ""
+    rows = db.query(script)
+    t, a, auid, uuid, uid, *keys = rows[0]
+    device_ids = sorted(int(r[0]) for r in rows[1:])
+    return Fixture(tenant_id=int(t), app_id=int(a), app_uid=auid, user=user, user_email=email,
+                   user_uid=uuid, user_id=int(uid), device_ids=device_ids, device_uids=uids,
+                   device_tokens=tokens, keys=dict(zip(kinds, keys[1::2])),
+                   key_ids={k: int(i) for k, i in zip(kinds, keys[0::2])})
+
+
+def fill_template(template, values):
+    """The text of an httpd-conf/*.in template with every @NAME@ replaced."""
+    text = (REPO / "httpd-conf" / template).read_text()
+    for name, value in values.items():
+        text = text.replace(f"@{name}@", str(value))
+    left = re.findall(r"@[A-Z_]+@", text)
+    if left:
+        raise StackError(f"{template}: no value for {', '.join(sorted(set(left)))}")
+    return text
+
+
+def http_get(url, timeout=5):
+    """(status, body) of a GET, or (None, reason) if the server cannot be reached."""
+    host, port, path = re.match(r"http://([^:/]+):(\d+)(/.*)", url).groups()
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    except OSError as e:
+        return None, str(e)
+    finally:
+        conn.close()
+
+
+class Stack:
+    """A private herald stack under run_dir, running the programs of program_dir.
+
+    Used as a context manager, it stops everything it started when the block ends,
+    however it ends. sanitizer_logs: a directory where ASan/UBSan write their reports
+    (the programs get ASAN_OPTIONS/UBSAN_OPTIONS pointing there)."""
+
+    def __init__(self, run_dir, program_dir, sanitizer_logs=None):
+        self.run_dir = Path(run_dir).resolve()
+        self.program_dir = Path(program_dir).resolve()
+        self.processes = Processes(self.run_dir)
+        self.db = MariaDB(self.run_dir, self.processes)
+        self.config_path = self.run_dir / "herald.conf"
+        self.sanitizer_logs = sanitizer_logs
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start_db(self):
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.db.start()
+
+    def write_config(self, **settings):
+        """Write herald.conf for this stack; settings add or override keys."""
+        values = {"db_socket": self.db.socket, "db_name": DB_NAME, "db_user": DB_USER,
+                  "log_level": "info", **settings}
+        lines = ["# herald configuration of the private stack in this directory,",
+                 "# written by tools/herald_stack.py. Keys: docs/web-servers.md."]
+        lines += [f"{k} = {v}" for k, v in values.items()]
+        self.config_path.write_text("\n".join(lines) + "\n")
+
+    def program_env(self):
+        """Environment of the FastCGI programs."""
+        env = dict(os.environ, HERALD_CONFIG=str(self.config_path))
+        if self.sanitizer_logs:
+            Path(self.sanitizer_logs).mkdir(parents=True, exist_ok=True)
+            env["ASAN_OPTIONS"] = (f"detect_leaks=1:abort_on_error=1:"
+                                   f"log_path={self.sanitizer_logs}/asan")
+            env["UBSAN_OPTIONS"] = (f"print_stacktrace=1:halt_on_error=1:"
+                                    f"log_path={self.sanitizer_logs}/ubsan")
+        return env
+
+    def _check_programs(self, program_dir):
+        missing = [p for p in PROGRAMS.values() if not os.access(program_dir / p, os.X_OK)]
+        if missing:
+            raise StackError(f"not built in {program_dir}: {', '.join(missing)}")
+
+    def _serve(self, name, port, start):
+        """Run start(port) -> Popen until the server listens on port; when the port was
+        not asked for, retry on another if something took it meanwhile."""
+        explicit = port is not None
+        logs = ""
+        for _ in range(3):
+            chosen = port if explicit else free_port()
+            proc = start(chosen)
+
+            def listening():
+                if proc.poll() is not None:
+                    return "exited"
+                with socket.socket() as s:
+                    s.settimeout(1)
+                    return "up" if s.connect_ex(("127.0.0.1", chosen)) == 0 else None
+            if wait_for(listening, 30, f"{name} to listen on port {chosen}") == "up":
+                return f"http://127.0.0.1:{chosen}"
+            logs = "\n".join(tail(log, 8) for log in sorted((self.run_dir / name).glob("*.log"))
+                             + sorted((self.run_dir / name).glob("*.out")))
+            if explicit or "in use" not in logs:
+                break
+        raise StackError(f"{name} did not start:\n{logs}")
+
+    def start_lighttpd(self, port=None, program_dir=None, name="lighttpd"):
+        """Start lighttpd (which spawns the programs); return its base URL."""
+        program_dir = Path(program_dir or self.program_dir)
+        self._check_programs(program_dir)
+        sdir = self.run_dir / name
+        remove_dir(sdir / "sock")
+        (sdir / "www").mkdir(parents=True, exist_ok=True)
+        sockets = short_dir(sdir / "sock")
+        sockets.chmod(0o700)
+
+        def start(chosen):
+            conf = sdir / "lighttpd.conf"
+            conf.write_text(fill_template("lighttpd.conf.in", {
+                "PORT": chosen, "RUN_DIR": sdir, "SOCKET_DIR": sockets,
+                "PROGRAM_DIR": program_dir, "HERALD_CONFIG": self.config_path,
+                "PROCS": PROCS_PER_PROGRAM}))
+            check = subprocess.run(["lighttpd", "-tt", "-f", conf], capture_output=True,
+                                   text=True, timeout=30)
+            if check.returncode != 0:
+                raise StackError(f"lighttpd -tt -f {conf}:\n{check.stdout}{check.stderr}")
+            return self.processes.spawn(name, ["lighttpd", "-D", "-f", str(conf)],
+                                        sdir / "lighttpd.out", marker=str(conf),
+                                        env=self.program_env())
+        return self._serve(name, port, start)
+
+    def spawn_programs(self, name, program_dir, sockets):
+        """Start every program under spawn-fcgi for Apache server name: run
+        PROCS_PER_PROGRAM processes listening on sockets/<program>.sock, with
+        HERALD_CONFIG in their environment. As root, the sockets belong to group
+        www-data so that Apache's workers can connect."""
+        owner = ["-G", WEB_USER] if os.geteuid() == 0 else []
+        cwd = self.run_dir / name
+        for prog, path in PROGRAMS.items():
+            pidfile = cwd / f"{prog}.pids"
+            pidfile.unlink(missing_ok=True)
+            # spawn-fcgi sends the output of the processes it forks to /dev/null; the
+            # shell keeps their log (standard error) in <prog>.log instead.
+            result = subprocess.run(
+                ["spawn-fcgi", "-s", str(sockets / f"{prog}.sock"), "-M", "0660", *owner,
+                 "-F", str(PROCS_PER_PROGRAM), "-P", str(pidfile), "-d", str(cwd),
+                 "--", "/bin/sh", "-c", 'exec "$0" 2>>"$1"', str(program_dir / path),
+                 str(cwd / f"{prog}.log")],
+                env=self.program_env(), capture_output=True, text=True, timeout=30)
+            pids = [int(p) for p in pidfile.read_text().split()] if pidfile.exists() else []
+            self.processes.record(f"{name}-{prog}", str(cwd), pids)
+            if result.returncode != 0:
+                raise StackError(f"spawn-fcgi could not start {path}:\n"
+                                 f"{result.stdout}{result.stderr}")
+
+    def dead_programs(self, name="apache"):
+        """Programs of Apache server name with fewer processes than were started."""
+        dead = []
+        for prog in PROGRAMS:
+            path = self.processes.dir / f"{name}-{prog}"
+            expected = len(path.read_text().splitlines()) - 1 if path.exists() else 0
+            if len(self.processes.pids(f"{name}-{prog}")) < expected:
+                dead.append(prog)
+        return dead
+
+    def start_apache(self, port=None, program_dir=None, name="apache"):
+        """Start the programs under spawn-fcgi, then Apache; return its base URL."""
+        program_dir = Path(program_dir or self.program_dir)
+        self._check_programs(program_dir)
+        sdir = self.run_dir / name
+        remove_dir(sdir / "sock")
+        (sdir / "www").mkdir(parents=True, exist_ok=True)
+        sockets = short_dir(sdir / "sock", web_user=True)
+        if os.geteuid() == 0:
+            user, group = WEB_USER, WEB_USER
+            os.chown(sockets, 0, grp.getgrnam(WEB_USER).gr_gid)
+            sockets.chmod(0o750)
+        else:
+            user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+            sockets.chmod(0o700)
+        self.spawn_programs(name, program_dir, sockets)
+
+        def start(chosen):
+            conf = sdir / "apache.conf"
+            conf.write_text(fill_template("apache.conf.in", {
+                "PORT": chosen, "RUN_DIR": sdir, "SOCKET_DIR": sockets,
+                "MODULE_DIR": APACHE_MODULE_DIR, "USER": user, "GROUP": group}))
+            check = subprocess.run(["apache2", "-t", "-f", str(conf)], capture_output=True,
+                                   text=True, timeout=30)
+            if check.returncode != 0:
+                raise StackError(f"apache2 -t -f {conf}:\n{check.stdout}{check.stderr}")
+            return self.processes.spawn(name, ["apache2", "-f", str(conf), "-DFOREGROUND"],
+                                        sdir / "apache.out", marker=str(conf))
+        return self._serve(name, port, start)
+
+    def stop_server(self, name):
+        """Stop web server name and, for Apache, its spawn-fcgi programs."""
+        for proc in [name] + [f"{name}-{p}" for p in PROGRAMS]:
+            self.processes.stop(proc)
+        remove_dir(self.run_dir / name / "sock")
+
+    def stop(self):
+        """Stop everything started under run_dir (by this or an earlier process)."""
+        names = self.processes.names()
+        for name in names:
+            if name != "mariadb":
+                self.processes.stop(name)
+        for name in names:
+            if name != "mariadb" and (self.run_dir / name / "sock").is_symlink():
+                remove_dir(self.run_dir / name / "sock")
+        self.db.stop()
+        remove_dir(self.db.dir / "sock")
+
+
+# --- herald-local -------------------------------------------------------------------
+
+ENV_KEYS = ("HERALD_URL", "HERALD_SERVER_KEY", "HERALD_INTEGRATION_KEY",
+            "HERALD_COMPANY_ID", "HERALD_CLIENT_KEY", "HERALD_APP_ID")
+
+
+def env_values(fixture, url):
+    return dict(zip(ENV_KEYS, (url, fixture.server_key, fixture.integration_key,
+                               str(fixture.company_id), fixture.client_key, fixture.app_uid)))
+
+
+def write_env(path, values):
+    Path(path).write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items()))
+    Path(path).chmod(0o600)  # it holds keys
+
+
+def read_env(path):
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return {}
+    pairs = (line.partition("=") for line in lines if "=" in line)
+    return {k: shlex.split(v)[0] if v else "" for k, _, v in pairs}
+
+
+def demo_curl(values):
+    """The developer push the README shows, with the demo's values filled in."""
+    body = '{"app_user_id":"user_123","title":"Your order has shipped!","body":"Order #4521 is on its way."}'
+    return (f"curl -sS -X POST {values['HERALD_URL']}/developer/push "
+            f"-H 'Content-Type: application/json' -H 'X-Server-Key: {values['HERALD_SERVER_KEY']}' "
+            f"-d '{body}'")
+
+
+def _demo_is_valid(db, values):
+    """True if the keys in an earlier herald.env still work in this database."""
+    keys = [values.get(k) for k in ("HERALD_SERVER_KEY", "HERALD_INTEGRATION_KEY", "HERALD_CLIENT_KEY")]
+    if not all(keys):
+        return False
+    hashes = ",".join(f"UNHEX(SHA2({sql_str(k)}, 256))" for k in keys)
+    rows = db.query(f"SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND key_hash IN ({hashes})")
+    return rows[0][0] == "3"
+
+
+def up(run_dir, program_dir, port):
+    """Start (or restart) the demo stack and print how to use it."""
+    stack = Stack(run_dir, program_dir)
+    env_path = stack.run_dir / "herald.env"
+    previous = read_env(env_path)
+    try:
+        stack.start_db()
+        print(stack.db.migrate().strip())
+        stack.write_config()
+        if _demo_is_valid(stack.db, previous):
+            fixture = None
+        else:
+            fixture = create_fixture(stack.db, tenant="Demo", app="Demo App", user="user_123",
+                                     email="user_123@example.com")
+        stack.stop_server("lighttpd")  # picks up a new build and configuration
+        if port is None and previous.get("HERALD_URL"):
+            port = int(previous["HERALD_URL"].rsplit(":", 1)[1])
+        url = stack.start_lighttpd(port=free_port(port or 8080))
+        # Hook: the delivery worker (a later issue) starts here, as a Processes.spawn()
+        # with HERALD_CONFIG in its environment, so that `down` stops it too.
+    except BaseException:
+        stack.stop()
+        raise
+    values = env_values(fixture, url) if fixture else dict(previous, HERALD_URL=url)
+    write_env(env_path, values)
+    status, _ = http_get(f"{url}/health")
+    print(f"""
+herald is running at {url}  (lighttpd; data in {stack.run_dir})
+GET /health answers {status}
+
+  CompanyId        {values['HERALD_COMPANY_ID']}
+  App id           {values['HERALD_APP_ID']}
+  Server key       {values['HERALD_SERVER_KEY']}
+  Integration key  {values['HERALD_INTEGRATION_KEY']}
+  Client key       {values['HERALD_CLIENT_KEY']}
+
+Send a push to the demo user user_123 (one iOS device):
+
+  {demo_curl(values)}
+
+These values, as shell variables: . {env_path}
+Stop everything with: tools/herald-local down""")
+
+
+def status(run_dir):
+    """Print what runs under run_dir; return 0 if the demo stack is up."""
+    stack = Stack(run_dir, ".")
+    names = stack.processes.names()
+    for name in names:
+        pids = stack.processes.pids(name)
+        print(f"{name:20} {'running, pid ' + ' '.join(map(str, pids)) if pids else 'stopped'}")
+    if not names:
+        print(f"nothing started under {stack.run_dir}")
+    url = read_env(stack.run_dir / "herald.env").get("HERALD_URL")
+    if url and stack.processes.pids("lighttpd"):
+        code, _ = http_get(f"{url}/health")
+        print(f"{url}/health answers {code}")
+        return 0
+    return 1
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=("up", "down", "status"))
+    parser.add_argument("--run-dir", default=str(REPO / "run"))
+    parser.add_argument("--program-dir", default=str(REPO), help="the build tree")
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args()
+    # SIGTERM gets the same clean-up as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        if args.command == "up":
+            up(args.run_dir, args.program_dir, args.port)
+        elif args.command == "down":
+            Stack(args.run_dir, args.program_dir).stop()
+            print(f"stopped everything under {Path(args.run_dir).resolve()} (data kept; "
+                  "remove the directory to start afresh)")
+        else:
+            return status(args.run_dir)
+    except StackError as e:
+        print(f"herald_stack: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # `up` has stopped what it started
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
