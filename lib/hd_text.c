@@ -87,17 +87,6 @@ hd_utf8_valid(const char *str, size_t len)
 	return true;
 }
 
-size_t
-hd_utf8_chars(const char *s, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 void
 hd_hex_encode(const unsigned char *in, size_t n, char *out)
 {

@@ -19,8 +19,6 @@ int hd_parse_u64(const char *s, size_t len, uint64_t *out);
 /* True when s[0..len) is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates,
  * nothing above U+10FFFF) and contains no NUL. */
 bool hd_utf8_valid(const char *s, size_t len);
-/* Number of code points in valid UTF-8 text. */
-size_t hd_utf8_chars(const char *s, size_t len);
 
 /* Writes 2*n lowercase hex digits and a NUL to out (size >= 2*n+1). */
 void hd_hex_encode(const unsigned char *in, size_t n, char *out);
