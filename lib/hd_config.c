@@ -35,6 +35,7 @@ static const struct hd_ckey hd_ckeys[] = {
 	{ "db_password", HD_C_STR, HD_OFF(db_password), 0, 0 },
 	{ "db_password_file", HD_C_SECRET_FILE, HD_OFF(db_password), 0, 0 },
 	{ "db_timeout_s", HD_C_UINT, HD_OFF(db_timeout_s), 1, 60 },
+	{ "db_query_timeout_s", HD_C_UINT, HD_OFF(db_query_timeout_s), 2, 60 },
 	{ "max_body_bytes", HD_C_SIZE, HD_OFF(max_body_bytes), 1024, 64 * 1024 * 1024 },
 	{ "rate_limit_per_address", HD_C_UINT, HD_OFF(rate_limit_per_address), 0, 1000000 },
 	{ "log_level", HD_C_LOGLEVEL, HD_OFF(log_level), 0, 0 },
@@ -46,6 +47,7 @@ hd_config_defaults(struct hd_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->db_port = 3306;
 	cfg->db_timeout_s = 1;
+	cfg->db_query_timeout_s = 2;
 	cfg->max_body_bytes = 64 * 1024;
 	cfg->rate_limit_per_address = 100;
 	cfg->log_level = HD_LOG_INFO;

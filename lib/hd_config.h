@@ -18,7 +18,9 @@ struct hd_config {
 	char *db_name;
 	char *db_user;
 	char *db_password;        /* from db_password or db_password_file */
-	unsigned db_timeout_s;    /* connect/read/write bound: answers 503 after it */
+	unsigned db_timeout_s;    /* connect bound: answers 503 after it */
+	unsigned db_query_timeout_s; /* bound on one statement's answer, lock waits
+	                                included: a hung database answers 503 after it */
 	size_t max_body_bytes;    /* larger bodies get 413 */
 	unsigned rate_limit_per_address; /* requests per second; 0 = off */
 	enum hd_log_level log_level;

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <mysql.h>
@@ -10,8 +11,6 @@
 
 #define HD_DB_MAX_STMTS 64
 #define HD_DB_MAX_BINDS 24
-/* Bound for statements (lock waits included): past it the request answers 503. */
-#define HD_DB_QUERY_TIMEOUT_S 10
 
 struct hd_db_stmt {
 	const char *sql;   /* identity of the statement */
@@ -93,7 +92,8 @@ static enum hd_err
 hd_db_connect(struct hd_db *db)
 {
 	const struct hd_config *c = db->cfg;
-	unsigned timeout = c->db_timeout_s, qtimeout = HD_DB_QUERY_TIMEOUT_S;
+	unsigned timeout = c->db_timeout_s, qtimeout = c->db_query_timeout_s;
+	char init[160];
 	my_bool off = 0;
 
 	if (db->conn)
@@ -105,10 +105,12 @@ hd_db_connect(struct hd_db *db)
 	mysql_options(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &qtimeout);
 	mysql_options(db->conn, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	/* UTC for every DATETIME; lock waits shorter than the client's read timeout. */
-	mysql_options(db->conn, MYSQL_INIT_COMMAND,
-	    "SET time_zone = '+00:00', innodb_lock_wait_timeout = 5, "
-	    "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'");
+	/* UTC for every DATETIME. Lock waits end a second before the client's read
+	 * timeout, so the server reports them (a retry, then 503) before the client
+	 * gives up on the connection. */
+	snprintf(init, sizeof(init), "SET time_zone = '+00:00', innodb_lock_wait_timeout = %u, "
+	    "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'", qtimeout - 1);
+	mysql_options(db->conn, MYSQL_INIT_COMMAND, init);
 	if (mysql_real_connect(db->conn, c->db_socket ? NULL : c->db_host, c->db_user,
 	    c->db_password, c->db_name, c->db_socket ? 0 : c->db_port, c->db_socket, 0) == NULL) {
 		hd_log_warn("database connect failed: %s", mysql_error(db->conn));

@@ -1,0 +1,74 @@
+"""Database faults the request path must survive (DESIGN.md §2: never hang, never
+half-store). A MariaDB that is stopped outright is covered by the dialects' own tests;
+here the database is alive but hung (SIGSTOP), which only a bounded wait can notice."""
+import json
+import os
+import signal
+import time
+
+import herald_stack
+from hd import timeout
+
+PUSH = "/developer/push"
+QUERY_BOUND_S = 2     # db_query_timeout_s's default, which the test stack keeps
+
+
+def push(ctx, f, **extra):
+    body = {"app_user_id": f.user, "title": "Hello", "body": "World", **extra}
+    return ctx.request("POST", PUSH, body, headers={"X-Server-Key": f.server_key})
+
+
+def deliveries_per_message(ctx, f):
+    rows = ctx.db.query("SELECT m.id, COUNT(d.id) FROM messages m LEFT JOIN deliveries d"
+                        f" ON d.message_id = m.id WHERE m.app_id = {f.app_id} GROUP BY m.id")
+    return [int(n) for _, n in rows]
+
+
+class Frozen:
+    """MariaDB stopped with SIGSTOP (alive, its sockets open, answering nothing) for
+    the duration of a with-block, and resumed after it whatever happens."""
+
+    def __init__(self, stack):
+        self.pids = stack.db.processes.pids("mariadb")
+
+    def __enter__(self):
+        assert self.pids, "no MariaDB process to freeze"
+        for pid in self.pids:
+            os.kill(pid, signal.SIGSTOP)
+
+    def __exit__(self, *exc):
+        for pid in self.pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+@timeout(90)
+def test_hung_database_answers_503_within_the_query_bound_and_the_program_recovers(ctx):
+    f = ctx.fixture()
+    assert push(ctx, f)[0] == 201      # the program now holds an open connection
+    with Frozen(ctx.stack):
+        started = time.monotonic()
+        status, headers, body = push(ctx, f)
+        waited = time.monotonic() - started
+    assert status == 503, (status, body)
+    assert headers.get("retry-after") == "1", headers
+    assert json.loads(body)["error"]["code"] == "unavailable", body
+    assert waited < QUERY_BOUND_S + 1.5, f"answered after {waited:.1f} s"
+    # Resumed, the database serves the same programs again: no restart of anything.
+    herald_stack.wait_for(lambda: push(ctx, f)[0] == 201, 15, "a push to succeed again")
+    # The 503'd message may have been committed by the server after the client gave
+    # up (a client timeout cannot know), but never half: every message stored has its
+    # delivery, and a retry with a dedupe key would have replayed it.
+    assert all(n == 1 for n in deliveries_per_message(ctx, f)), deliveries_per_message(ctx, f)
+
+
+@timeout(90)
+def test_health_reports_a_hung_database_as_503_within_the_query_bound(ctx):
+    assert ctx.request("GET", "/health")[0] == 200
+    with Frozen(ctx.stack):
+        started = time.monotonic()
+        status, headers, body = ctx.request("GET", "/health")
+        waited = time.monotonic() - started
+    assert status == 503 and json.loads(body)["database"] == "unreachable", (status, body)
+    assert waited < QUERY_BOUND_S + 1.5, f"answered after {waited:.1f} s"
+    herald_stack.wait_for(lambda: ctx.request("GET", "/health")[0] == 200, 15,
+                          "/health to answer 200 again")
