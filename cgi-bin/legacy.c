@@ -89,6 +89,8 @@ push(struct hd_call *call)
 	if (res.disabled)
 		return hd_refuse(&call->why, HD_P_PUSH_DISABLED, NULL,
 		    "sending is disabled for this app");
+	if (res.quota_retry_after)
+		return hd_refuse_quota(call, res.quota_retry_after);
 	if (res.push_count == 0 && !res.user_found)
 		return hd_refuse(&call->why, HD_P_USER_NOT_FOUND, NULL,
 		    "no user matches the given identifier");

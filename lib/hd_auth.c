@@ -17,7 +17,7 @@ static const char *const hd_key_kind_names[HD_KEY__MAX] = {
 
 static const char SQL_KEY_LOOKUP[] =
     "SELECT k.id, k.tenant_id, k.app_id, k.app_user_id, a.uid, a.dedupe_window_s,"
-    " a.push_enabled"
+    " a.push_enabled, a.quota_hourly, a.quota_daily"
     " FROM api_keys k LEFT JOIN apps a ON a.id = k.app_id"
     " WHERE k.key_hash = ? AND k.kind = ? AND k.revoked_at IS NULL";
 
@@ -40,10 +40,10 @@ static const char SQL_RATE_PURGE[] =
 #define HD_RATE_PURGE_EVERY 60
 
 /* The columns both lookups return: key id, tenant, app, app user, app uid, dedupe
- * window, push enabled. */
-#define HD_KEY_COLS 7
+ * window, push enabled, hourly and daily quota. */
+#define HD_KEY_COLS 9
 struct hd_key_row {
-	int64_t id, tenant, app, user, window, enabled;
+	int64_t id, tenant, app, user, window, enabled, hourly, daily;
 	struct hd_dbc cols[HD_KEY_COLS];
 };
 
@@ -59,6 +59,8 @@ hd_key_row_bind(struct hd_key_row *r, struct hd_principal *out)
 	    .cap = sizeof(out->app_uid) };
 	r->cols[5] = (struct hd_dbc){ .type = HD_DBT_U64, .num = &r->window };
 	r->cols[6] = (struct hd_dbc){ .type = HD_DBT_I64, .num = &r->enabled };
+	r->cols[7] = (struct hd_dbc){ .type = HD_DBT_I64, .num = &r->hourly };
+	r->cols[8] = (struct hd_dbc){ .type = HD_DBT_I64, .num = &r->daily };
 }
 
 /* Fills the principal from a fetched row; false when the row names no key. */
@@ -76,6 +78,8 @@ hd_key_row_take(const struct hd_key_row *r, enum hd_key_kind kind, struct hd_pri
 		out->app_uid[0] = '\0';
 	out->dedupe_window_s = r->cols[5].is_null ? 600 : (unsigned)r->window;
 	out->push_enabled = !r->cols[6].is_null && r->enabled != 0;
+	out->quota_hourly = r->cols[7].is_null ? -1 : r->hourly;
+	out->quota_daily = r->cols[8].is_null ? -1 : r->daily;
 	return true;
 }
 

@@ -39,6 +39,8 @@ struct hd_principal {
 	char app_uid[40];            /* the app's public id */
 	unsigned dedupe_window_s;
 	bool push_enabled;           /* the app may send (apps.push_enabled) */
+	int64_t quota_hourly;        /* deliveries per UTC hour; -1: no quota */
+	int64_t quota_daily;         /* deliveries per UTC day; -1: no quota */
 };
 
 /* Looks up an active key of the given kind. *found is false for unknown, revoked or

@@ -95,6 +95,8 @@ struct hd_call {
 void hd_answer(struct hd_call *call, int status, json_object *doc);
 /* Adds a header line to the answer (name and value must be trusted text). */
 enum hd_err hd_answer_header(struct hd_call *call, const char *name, const char *value);
+/* Refuses a send that a quota would exceed: 429 with Retry-After: seconds. */
+enum hd_problem hd_refuse_quota(struct hd_call *call, unsigned seconds);
 /* Maps a library error to a refusal (503 for an unreachable database, else 500). */
 enum hd_problem hd_fail(struct hd_call *call, enum hd_err err);
 

@@ -68,6 +68,18 @@ hd_answer_header(struct hd_call *call, const char *name, const char *value)
 }
 
 enum hd_problem
+hd_refuse_quota(struct hd_call *call, unsigned seconds)
+{
+	char value[16];
+
+	snprintf(value, sizeof(value), "%u", seconds);
+	hd_answer_header(call, "Retry-After", value);
+	return hd_refuse(&call->why, HD_P_QUOTA_EXCEEDED, NULL,
+	    "the app's delivery quota is spent until the current window ends in %u s",
+	    seconds);
+}
+
+enum hd_problem
 hd_fail(struct hd_call *call, enum hd_err err)
 {
 	if (err == HD_ERR_DB_UNAVAILABLE || err == HD_ERR_DB_RETRY)

@@ -23,6 +23,7 @@ static const struct hd_problem_info hd_problems[HD_P__MAX] = {
 	[HD_P_BODY_TOO_LARGE] = { 413, "body_too_large", "BodyTooLarge", "the body is larger than this server accepts" },
 	[HD_P_MEDIA_TYPE] = { 415, "unsupported_media_type", "UnsupportedMediaType", "the body must be application/json or application/xml" },
 	[HD_P_RATE_LIMITED] = { 429, "rate_limited", "RateLimited", "too many requests from this address; see Retry-After" },
+	[HD_P_QUOTA_EXCEEDED] = { 429, "quota_exceeded", "QuotaExceeded", "the app's delivery quota is spent; see Retry-After" },
 	[HD_P_INTERNAL] = { 500, "internal", "InternalError", "internal error" },
 	[HD_P_UNAVAILABLE] = { 503, "unavailable", "ServiceUnavailable", "the service is temporarily unavailable; see Retry-After" },
 };

@@ -18,7 +18,7 @@ static const char *const hd_source_names[HD_SRC__MAX] = {
 /* The whole transaction is one procedure (schema/migrations/0003_request_path.sql):
  * one round trip instead of five keeps group commit fed. */
 static const char SQL_QUEUE_MESSAGE[] =
-    "CALL hd_queue_message(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "CALL hd_queue_message(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static struct hd_dbp
 hd_opt_text(const char *s, size_t len)
@@ -30,13 +30,14 @@ enum hd_err
 hd_send(struct hd_db *db, const struct hd_principal *who, const struct hd_target *t,
     const struct hd_message *m, struct hd_send_result *out)
 {
-	int64_t count = 0, replayed = 0, user_found = 0;
-	struct hd_dbc cols[3] = {
+	int64_t count = 0, replayed = 0, user_found = 0, retry = 0;
+	struct hd_dbc cols[4] = {
 		{ .type = HD_DBT_I64, .num = &count },
 		{ .type = HD_DBT_I64, .num = &replayed },
 		{ .type = HD_DBT_I64, .num = &user_found },
+		{ .type = HD_DBT_I64, .num = &retry },
 	};
-	struct hd_dbp p[13] = {
+	struct hd_dbp p[15] = {
 		HD_DBP_U64(who->app_id),
 		HD_DBP_STR(hd_source_names[m->source]),
 		HD_DBP_U64(t->by),
@@ -50,6 +51,8 @@ hd_send(struct hd_db *db, const struct hd_principal *who, const struct hd_target
 		m->schedule_at > hd_now_usec() ? HD_DBP_TIME(m->schedule_at) : HD_DBP_NULL,
 		hd_opt_text(m->dedupe_key, m->dedupe_len),
 		HD_DBP_U64(who->dedupe_window_s),
+		who->quota_hourly >= 0 ? HD_DBP_U64(who->quota_hourly) : HD_DBP_NULL,
+		who->quota_daily >= 0 ? HD_DBP_U64(who->quota_daily) : HD_DBP_NULL,
 	};
 	enum hd_err err = HD_ERR_DB_RETRY;
 	bool found = false;
@@ -60,7 +63,7 @@ hd_send(struct hd_db *db, const struct hd_principal *who, const struct hd_target
 		return HD_OK;
 	}
 	for (int attempt = 0; attempt < HD_SEND_ATTEMPTS && err == HD_ERR_DB_RETRY; attempt++) {
-		err = hd_db_call(db, SQL_QUEUE_MESSAGE, p, 13, cols, 3, &found);
+		err = hd_db_call(db, SQL_QUEUE_MESSAGE, p, 15, cols, 4, &found);
 		if (err == HD_ERR_DB_RETRY)
 			hd_log_debug("send transaction conflict, attempt %d", attempt + 1);
 	}
@@ -71,5 +74,6 @@ hd_send(struct hd_db *db, const struct hd_principal *who, const struct hd_target
 	out->push_count = (unsigned)count;
 	out->replayed = replayed != 0;
 	out->user_found = user_found != 0;
+	out->quota_retry_after = cols[3].is_null ? 0 : (unsigned)retry;
 	return HD_OK;
 }

@@ -47,10 +47,13 @@ struct hd_send_result {
 	unsigned push_count;   /* deliveries queued (replay: the first request's) */
 	bool replayed;         /* a dedupe repeat inside the window: nothing stored */
 	bool user_found;       /* meaningful when push_count == 0 */
+	unsigned quota_retry_after; /* > 0: a quota refused the send; seconds until its
+	                               window ends. Nothing stored. */
 };
 
-/* Stores m for the user named by t in the principal's app. push_count 0 means nothing
- * was stored (the app may not send, no such user, or no device with push permission). */
+/* Stores m for the user named by t in the principal's app, charging the deliveries to
+ * the app's quotas. push_count 0 means nothing was stored (the app may not send, a
+ * quota is spent, no such user, or no device with push permission). */
 enum hd_err hd_send(struct hd_db *db, const struct hd_principal *who,
     const struct hd_target *t, const struct hd_message *m, struct hd_send_result *out);
 

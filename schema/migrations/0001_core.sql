@@ -137,6 +137,16 @@ CREATE TABLE dedupe (
   PRIMARY KEY (app_id, dedupe_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
+-- Deliveries charged against an app's quotas, per hour and per day (UTC windows).
+-- Rows exist only for apps with a quota: the upsert in hd_queue_message decides.
+CREATE TABLE quota_usage (
+  app_id        BIGINT UNSIGNED NOT NULL,
+  period        ENUM('hour','day') NOT NULL,
+  window_start  DATETIME NOT NULL,
+  used          INT UNSIGNED NOT NULL,
+  PRIMARY KEY (app_id, period, window_start)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
+
 -- Per-client-address request counts for the current second. MEMORY: counts need no
 -- durability, and an InnoDB row here would be a hot row held across every fsync.
 CREATE TABLE rate_limit (

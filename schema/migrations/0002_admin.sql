@@ -518,7 +518,8 @@ END //
 --      deliveries are all final (delivered, gone, rejected, expired) and were last
 --      updated before that cutoff, together with those deliveries. Messages with a
 --      queued or sending delivery are kept whole. Inbox messages (source 'inbox')
---      are kept: they are the users' inboxes, removed by their users.
+--      are kept: they are the users' inboxes, removed by their users;
+--   3. quota windows (quota_usage) that ended before the cutoff.
 -- Because the cutoff is at least one day and a dedupe window at most one day, a
 -- purged message is never the target of a live dedupe record.
 -- Must be called outside a transaction (it commits after every batch); it can run
@@ -628,6 +629,17 @@ BEGIN
     END LOOP msg_loop;
   END LOOP app_loop;
   CLOSE c_apps;
+
+  -- Windows that ended long ago no longer count; a day's window ends a day after it
+  -- starts, so anything that started before cutoff - 1 day is over.
+  quota_loop: LOOP
+    DELETE FROM quota_usage WHERE window_start < v_cutoff - INTERVAL 1 DAY LIMIT 5000;
+    SET v_n = ROW_COUNT();
+    COMMIT;
+    IF v_n < 5000 THEN
+      LEAVE quota_loop;
+    END IF;
+  END LOOP quota_loop;
 
   DROP TEMPORARY TABLE IF EXISTS hd_purge_batch;
   SELECT v_dedupe AS dedupe_deleted,

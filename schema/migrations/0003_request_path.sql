@@ -8,9 +8,9 @@ DELIMITER //
 -- hd_admit: counts one request from p_addr against the per-second limit p_limit
 -- (0 = no limit) and, when p_key_hash is not NULL, looks up an active key of kind
 -- p_kind. Returns one row: hits in the current second (0 when not counted), then the
--- key's id, tenant, app, app user, app uid, the app's dedupe window and whether the
--- app may send (all NULL when no key matches). Over the limit, the key is not looked
--- up.
+-- key's id, tenant, app, app user, app uid, the app's dedupe window, whether the app
+-- may send, and its hourly and daily quotas (all NULL when no key matches; a NULL
+-- quota is no quota). Over the limit, the key is not looked up.
 CREATE PROCEDURE hd_admit(IN p_addr VARBINARY(16), IN p_limit INT UNSIGNED,
                           IN p_key_hash BINARY(32), IN p_kind VARCHAR(16))
 BEGIN
@@ -25,10 +25,10 @@ BEGIN
     SET v_hits = IF(ROW_COUNT() = 1, 1, LAST_INSERT_ID());
   END IF;
   IF p_key_hash IS NULL OR (p_limit > 0 AND v_hits > p_limit) THEN
-    SELECT v_hits, NULL, NULL, NULL, NULL, NULL, NULL, NULL;
+    SELECT v_hits, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL;
   ELSE
     SELECT v_hits, k.id, k.tenant_id, k.app_id, k.app_user_id, a.uid, a.dedupe_window_s,
-           a.push_enabled
+           a.push_enabled, a.quota_hourly, a.quota_daily
       FROM (SELECT 1) one
       LEFT JOIN api_keys k ON k.key_hash = p_key_hash AND k.kind = p_kind
                            AND k.revoked_at IS NULL
@@ -41,7 +41,11 @@ END //
 -- transaction. The user is named by p_by: 0 external id, 1 herald uid, 2 email.
 -- With a dedupe key, the primary key of `dedupe` picks one winner among concurrent
 -- requests; a live record (younger than p_window_s) replays the first answer.
--- Returns one row: push_count, replayed (0/1), user_found (0/1). push_count 0 means
+-- With quotas (p_quota_hourly, p_quota_daily; NULL = none) the deliveries are charged
+-- to the current UTC hour and day by an atomic upsert; a send that would exceed either
+-- is refused whole.
+-- Returns one row: push_count, replayed (0/1), user_found (0/1), and, when a quota
+-- refused the send, the seconds until its window ends (else NULL). push_count 0 means
 -- nothing was stored. A deadlock (Galera: a certification conflict) rolls back and
 -- signals 1213: the caller reruns the call.
 CREATE PROCEDURE hd_queue_message(
@@ -57,12 +61,18 @@ CREATE PROCEDURE hd_queue_message(
   IN p_priority TINYINT UNSIGNED,
   IN p_schedule_at DATETIME(6),
   IN p_dedupe_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin,
-  IN p_window_s INT UNSIGNED)
+  IN p_window_s INT UNSIGNED,
+  IN p_quota_hourly INT UNSIGNED,
+  IN p_quota_daily INT UNSIGNED)
 proc: BEGIN
   DECLARE v_due DATETIME(6) DEFAULT COALESCE(p_schedule_at, NOW(6));
   DECLARE v_message_id BIGINT UNSIGNED;
   DECLARE v_count INT UNSIGNED DEFAULT 0;
   DECLARE v_replay INT UNSIGNED DEFAULT NULL;
+  DECLARE v_now DATETIME DEFAULT UTC_TIMESTAMP();
+  DECLARE v_hour DATETIME DEFAULT DATE_FORMAT(v_now, '%Y-%m-%d %H:00:00');
+  DECLARE v_day DATETIME DEFAULT DATE(v_now);
+  DECLARE v_retry INT UNSIGNED DEFAULT NULL;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
 
   START TRANSACTION;
@@ -103,12 +113,13 @@ proc: BEGIN
                          AND created_at >= NOW(6) - INTERVAL p_window_s SECOND);
     END IF;
     IF v_replay IS NOT NULL THEN
-      SELECT v_replay, 1, 1;
+      SELECT v_replay, 1, 1, NULL;
     ELSE
       SELECT 0, 0, EXISTS (SELECT 1 FROM app_users u WHERE u.app_id = p_app_id AND
                CASE p_by WHEN 0 THEN u.external_id = p_target
                          WHEN 1 THEN u.uid = p_target
-                         ELSE u.email = p_target COLLATE utf8mb4_unicode_nopad_ci END);
+                         ELSE u.email = p_target COLLATE utf8mb4_unicode_nopad_ci END),
+             NULL;
     END IF;
     LEAVE proc;
   END IF;
@@ -127,12 +138,42 @@ proc: BEGIN
       ROLLBACK;
       SET v_replay = (SELECT push_count FROM dedupe
                        WHERE app_id = p_app_id AND dedupe_key = p_dedupe_key);
-      SELECT v_replay, 1, 1;
+      SELECT v_replay, 1, 1, NULL;
       LEAVE proc;
     END IF;
   END IF;
+
+  -- Quotas, after dedupe so that a replay is not charged. The upsert adds the
+  -- deliveries only while they fit: an unchanged row (ROW_COUNT() 0) means over.
+  IF p_quota_hourly IS NOT NULL THEN
+    IF v_count <= p_quota_hourly THEN
+      INSERT INTO quota_usage (app_id, period, window_start, used)
+        VALUES (p_app_id, 'hour', v_hour, v_count)
+        ON DUPLICATE KEY UPDATE
+          used = IF(used + VALUES(used) <= p_quota_hourly, used + VALUES(used), used);
+    END IF;
+    IF v_count > p_quota_hourly OR ROW_COUNT() = 0 THEN
+      SET v_retry = TIMESTAMPDIFF(SECOND, v_now, v_hour + INTERVAL 1 HOUR);
+    END IF;
+  END IF;
+  IF v_retry IS NULL AND p_quota_daily IS NOT NULL THEN
+    IF v_count <= p_quota_daily THEN
+      INSERT INTO quota_usage (app_id, period, window_start, used)
+        VALUES (p_app_id, 'day', v_day, v_count)
+        ON DUPLICATE KEY UPDATE
+          used = IF(used + VALUES(used) <= p_quota_daily, used + VALUES(used), used);
+    END IF;
+    IF v_count > p_quota_daily OR ROW_COUNT() = 0 THEN
+      SET v_retry = TIMESTAMPDIFF(SECOND, v_now, v_day + INTERVAL 1 DAY);
+    END IF;
+  END IF;
+  IF v_retry IS NOT NULL THEN
+    ROLLBACK;
+    SELECT 0, 0, 1, GREATEST(v_retry, 1);
+    LEAVE proc;
+  END IF;
   COMMIT;
-  SELECT v_count, 0, 1;
+  SELECT v_count, 0, 1, NULL;
 END //
 
 DELIMITER ;
