@@ -13,6 +13,7 @@
 struct hd_jscan {
 	const char *s;
 	size_t len, i;
+	size_t members;    /* object members seen, to find duplicates after json-c */
 	const char *why;
 };
 
@@ -159,6 +160,7 @@ hd_jscan_container(struct hd_jscan *j, int depth, bool object)
 			if (j->i >= j->len || j->s[j->i] != ':')
 				return hd_jscan_fail(j, "the body is not valid JSON");
 			j->i++;
+			j->members++;
 		}
 		if (!hd_jscan_value(j, depth + 1))
 			return false;
@@ -204,10 +206,29 @@ hd_jscan_value(struct hd_jscan *j, int depth)
 	}
 }
 
+/* Members in json-c's tree: fewer than the text has means a name was repeated, and
+ * json-c kept only one of them. */
+static size_t
+hd_json_members(json_object *v)
+{
+	size_t n = 0;
+
+	if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, k, m) {
+			(void)k;
+			n += 1 + hd_json_members(m);
+		}
+	} else if (json_object_is_type(v, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			n += hd_json_members(json_object_array_get_idx(v, i));
+	}
+	return n;
+}
+
 enum hd_problem
 hd_json_parse(const char *body, size_t len, json_object **out, const char **why)
 {
-	struct hd_jscan scan = { body, len, 0, NULL };
+	struct hd_jscan scan = { body, len, 0, 0, NULL };
 	struct json_tokener *tok;
 	json_object *doc;
 
@@ -249,6 +270,13 @@ hd_json_parse(const char *body, size_t len, json_object **out, const char **why)
 		return HD_P_MALFORMED;
 	}
 	json_tokener_free(tok);
+	/* RFC 8259 §4 leaves repeated names to the parser; parsers disagree on which one
+	 * wins, so a repeated name is refused rather than silently dropped. */
+	if (hd_json_members(doc) != scan.members) {
+		json_object_put(doc);
+		*why = "the JSON repeats a member name";
+		return HD_P_MALFORMED;
+	}
 	*out = doc;
 	return HD_P_NONE;
 }

@@ -963,3 +963,14 @@ def test_database_down_answers_503_fast_and_sends_again_once_it_is_back(ctx):
                                " GROUP BY title"))
     assert titles == {valid_push()["title"]: "1", back_title: "1"}, titles
     assert stored(ctx, f.app_id) == (before[0] + 1, before[1] + 1, before[2])
+
+
+def test_json_with_a_repeated_member_name_is_refused_as_malformed(ctx):
+    # Parsers disagree on which of two same-named members wins; herald takes neither.
+    f = ctx.fixture()
+    body = ('{"app_user_id":"user_123","title":"first","title":"second",'
+            '"body":"b"}')
+    refused_json(ctx, f, body, 400, "malformed_body")
+    nested = '{"app_user_id":"user_123","title":"t","body":"b","extra_data":{"k":"1","k":"2"}}'
+    refused_json(ctx, f, nested, 400, "malformed_body")
+    still_sends(ctx, f)

@@ -229,6 +229,11 @@ test_json_strict(void)
 		{ "{\"a\":1},", false, "trailing comma after the document" },
 		{ "{\"a\":1}\f", false, "form feed is not JSON whitespace" },
 		{ "\xef\xbb\xbf{}", false, "byte order mark" },
+		/* RFC 8259 §4: names SHOULD be unique; parsers disagree on which one wins */
+		{ "{\"a\":1,\"a\":2}", false, "repeated member name" },
+		{ "{\"o\":{\"x\":1,\"x\":1}}", false, "repeated name in a nested object" },
+		{ "{\"l\":[{\"x\":1},{\"x\":2}]}", true, "one name in two objects of an array" },
+		{ "{\"a\":{\"a\":1}}", true, "one name at two levels" },
 	};
 
 	for (size_t i = 0; i < N(rows); i++) {
