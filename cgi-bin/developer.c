@@ -47,6 +47,7 @@ push(struct hd_call *call)
 	struct hd_target t = { HD_BY_EXTERNAL_ID, v[F_APP_USER_ID].s, v[F_APP_USER_ID].len };
 	struct hd_send_result res;
 	json_object *doc;
+	enum hd_problem p;
 	enum hd_err err;
 
 	if (m.schedule_at > hd_now_usec() + SCHEDULE_MAX_AHEAD_USEC)
@@ -57,18 +58,16 @@ push(struct hd_call *call)
 		    JSON_C_TO_STRING_PLAIN);
 	if ((err = hd_send(call->ctx->db, &call->who, &t, &m, &res)) != HD_OK)
 		return hd_fail(call, err);
-	if (res.disabled)
-		return hd_refuse(&call->why, HD_P_PUSH_DISABLED, NULL,
-		    "sending is disabled for this app");
-	if (res.quota_retry_after)
-		return hd_refuse_quota(call, res.quota_retry_after);
-	if (res.push_count == 0)
-		return hd_refuse(&call->why, HD_P_NO_DEVICES, NULL,
-		    "no devices with push permission found for this user");
+	if ((p = hd_refuse_send(call, &res, HD_P_NO_DEVICES)) != HD_P_NONE)
+		return p;
 	if ((doc = json_object_new_object()) == NULL)
 		return hd_fail(call, HD_ERR_NOMEM);
 	hd_json_set_int(doc, "push_count", res.push_count);
-	hd_json_set_str(doc, "app_user_id", t.value, t.len);
+	/* A replay answers with the first request's body, user included. */
+	if (res.replayed)
+		hd_json_set_str(doc, "app_user_id", res.first_target, strlen(res.first_target));
+	else
+		hd_json_set_str(doc, "app_user_id", t.value, t.len);
 	hd_json_set_str(doc, "app_id", call->who.app_uid, strlen(call->who.app_uid));
 	hd_answer(call, res.replayed ? 200 : 201, doc);
 	return HD_P_NONE;

@@ -71,6 +71,7 @@ push(struct hd_call *call)
 	struct hd_target t;
 	struct hd_send_result res;
 	json_object *doc;
+	enum hd_problem p;
 	enum hd_err err;
 
 	if (m.title == NULL && m.body == NULL)
@@ -86,17 +87,8 @@ push(struct hd_call *call)
 		t = (struct hd_target){ HD_BY_EMAIL, v[F_USER_EMAIL].s, v[F_USER_EMAIL].len };
 	if ((err = hd_send(call->ctx->db, &call->who, &t, &m, &res)) != HD_OK)
 		return hd_fail(call, err);
-	if (res.disabled)
-		return hd_refuse(&call->why, HD_P_PUSH_DISABLED, NULL,
-		    "sending is disabled for this app");
-	if (res.quota_retry_after)
-		return hd_refuse_quota(call, res.quota_retry_after);
-	if (res.push_count == 0 && !res.user_found)
-		return hd_refuse(&call->why, HD_P_USER_NOT_FOUND, NULL,
-		    "no user matches the given identifier");
-	if (res.push_count == 0)
-		return hd_refuse(&call->why, HD_P_NO_DEVICES, NULL,
-		    "the user has no device with push permission");
+	if ((p = hd_refuse_send(call, &res, HD_P_USER_NOT_FOUND)) != HD_P_NONE)
+		return p;
 	if ((doc = json_object_new_object()) == NULL)
 		return hd_fail(call, HD_ERR_NOMEM);
 	hd_json_set_bool(doc, "Success", true);
@@ -122,6 +114,8 @@ error_doc(const struct hd_refusal *why)
 static const struct hd_dialect legacy = {
 	.name = "legacy",
 	.default_format = HD_FMT_XML,
+	/* DESIGN.md §3: the answer follows format, else the request's format. */
+	.ignore_accept = true,
 	.key_kind = HD_KEY_INTEGRATION,
 	.auth_body = authenticate,
 	.error_doc = error_doc,

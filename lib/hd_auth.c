@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include "hd_auth.h"
+#include "hd_log.h"
 
 static const char *const hd_key_kind_names[HD_KEY__MAX] = {
 	[HD_KEY_NONE] = "",
@@ -14,12 +15,6 @@ static const char *const hd_key_kind_names[HD_KEY__MAX] = {
 	[HD_KEY_INTEGRATION] = "integration",
 	[HD_KEY_CLIENT] = "client",
 };
-
-static const char SQL_KEY_LOOKUP[] =
-    "SELECT k.id, k.tenant_id, k.app_id, k.app_user_id, a.uid, a.dedupe_window_s,"
-    " a.push_enabled, a.quota_hourly, a.quota_daily"
-    " FROM api_keys k LEFT JOIN apps a ON a.id = k.app_id"
-    " WHERE k.key_hash = ? AND k.kind = ? AND k.revoked_at IS NULL";
 
 enum hd_err
 hd_sha256(const void *data, size_t len, unsigned char out[32])
@@ -35,9 +30,6 @@ static const char SQL_ADMIT[] = "CALL hd_admit(?, ?, ?, ?)";
 
 static const char SQL_RATE_PURGE[] =
     "DELETE FROM rate_limit WHERE sec < UNIX_TIMESTAMP() - 10";
-
-/* Seconds between purges of stale rate-limit rows, per process. */
-#define HD_RATE_PURGE_EVERY 60
 
 /* The columns both lookups return: key id, tenant, app, app user, app uid, dedupe
  * window, push enabled, hourly and daily quota. */
@@ -90,33 +82,48 @@ hd_key_acceptable(enum hd_key_kind kind, size_t len)
 	    kind != HD_KEY_NONE;
 }
 
-enum hd_err
-hd_admit(struct hd_db *db, const char *addr, unsigned limit, enum hd_key_kind kind,
-    const char *key, size_t len, struct hd_principal *out, bool *limited, bool *found)
+/* The rate-limit identity of a client address: IPv4 as is, IPv4-mapped IPv6 as IPv4,
+ * other IPv6 per /64 (one host usually owns a whole /64, so counting single addresses
+ * would let it pick a fresh one per request). */
+static size_t
+hd_addr_key(const char *addr, unsigned char out[16])
 {
-	static time_t last_purge;
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	size_t n;
+
+	if (inet_pton(AF_INET, addr, out) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, addr, out) == 1) {
+		if (memcmp(out, mapped, sizeof(mapped)) == 0) {
+			memmove(out, out + 12, 4);
+			return 4;
+		}
+		return 8;
+	}
+	n = strnlen(addr, 16);
+	memcpy(out, addr, n);
+	return n;
+}
+
+/* One CALL hd_admit: the count for addr (skipped when limit is 0) and the key. */
+static enum hd_err
+hd_admit_call(struct hd_db *db, const char *addr, unsigned limit, enum hd_key_kind kind,
+    const char *key, size_t len, struct hd_principal *out, int64_t *hits, bool *hits_null,
+    bool *found)
+{
 	unsigned char bin[16], hash[32];
-	size_t binlen;
-	int64_t hits = 0;
+	size_t binlen = hd_addr_key(addr, bin);
 	struct hd_key_row row;
 	struct hd_dbc cols[1 + HD_KEY_COLS];
 	struct hd_dbp p[4];
 	bool lookup = key != NULL && hd_key_acceptable(kind, len), got;
 	enum hd_err err;
-	time_t now;
 
-	*limited = *found = false;
+	*found = *hits_null = false;
+	*hits = 0;
 	memset(out, 0, sizeof(*out));
 	if (limit == 0 && !lookup)
 		return HD_OK;
-	if (inet_pton(AF_INET, addr, bin) == 1)
-		binlen = 4;
-	else if (inet_pton(AF_INET6, addr, bin) == 1)
-		binlen = 16;
-	else {
-		binlen = strnlen(addr, sizeof(bin));
-		memcpy(bin, addr, binlen);
-	}
 	if (lookup && (err = hd_sha256(key, len, hash)) != HD_OK)
 		return err;
 	p[0] = HD_DBP_BLOB(bin, binlen);
@@ -124,44 +131,53 @@ hd_admit(struct hd_db *db, const char *addr, unsigned limit, enum hd_key_kind ki
 	p[2] = lookup ? HD_DBP_BLOB(hash, sizeof(hash)) : HD_DBP_NULL;
 	p[3] = HD_DBP_STR(hd_key_kind_names[lookup ? kind : HD_KEY_NONE]);
 	hd_key_row_bind(&row, out);
-	cols[0] = (struct hd_dbc){ .type = HD_DBT_I64, .num = &hits };
+	cols[0] = (struct hd_dbc){ .type = HD_DBT_I64, .num = hits };
 	memcpy(&cols[1], row.cols, sizeof(row.cols));
 	if ((err = hd_db_call(db, SQL_ADMIT, p, 4, cols, 1 + HD_KEY_COLS, &got)) != HD_OK)
 		return err;
 	if (!got)
 		return HD_ERR_DB;
 	memcpy(row.cols, &cols[1], sizeof(row.cols));
-	*limited = limit > 0 && (uint64_t)hits > limit;
-	*found = lookup && !*limited && hd_key_row_take(&row, kind, out);
-	now = time(NULL);
-	if (limit > 0 && now - last_purge >= HD_RATE_PURGE_EVERY) {
-		last_purge = now;
-		err = hd_db_exec(db, SQL_RATE_PURGE, NULL, 0, NULL, NULL);
+	*hits_null = cols[0].is_null;
+	*found = lookup && hd_key_row_take(&row, kind, out);
+	return HD_OK;
+}
+
+enum hd_err
+hd_admit(struct hd_db *db, const char *addr, unsigned limit, enum hd_key_kind kind,
+    const char *key, size_t len, struct hd_principal *out, bool *limited, bool *found)
+{
+	static time_t warned;
+	int64_t hits;
+	bool uncounted;
+	enum hd_err err;
+
+	*limited = false;
+	err = hd_admit_call(db, addr, limit, kind, key, len, out, &hits, &uncounted, found);
+	if (err != HD_OK)
+		return err;
+	if (limit > 0 && uncounted && time(NULL) - warned >= 60) {
+		warned = time(NULL);
+		hd_log_warn("rate_limit table is full: requests are admitted uncounted until its"
+		    " rows expire (raise max_heap_table_size and recreate the table)");
 	}
-	return err;
+	*limited = limit > 0 && !uncounted && (uint64_t)hits > limit;
+	*found = *found && !*limited;
+	return HD_OK;
+}
+
+enum hd_err
+hd_admit_housekeeping(struct hd_db *db)
+{
+	return hd_db_exec(db, SQL_RATE_PURGE, NULL, 0, NULL, NULL);
 }
 
 enum hd_err
 hd_auth_lookup(struct hd_db *db, enum hd_key_kind kind, const char *key, size_t len,
     struct hd_principal *out, bool *found)
 {
-	unsigned char hash[32];
-	struct hd_key_row row;
-	struct hd_dbp params[2];
-	enum hd_err err;
+	int64_t hits;
+	bool uncounted;
 
-	*found = false;
-	memset(out, 0, sizeof(*out));
-	if (!hd_key_acceptable(kind, len))
-		return HD_OK;
-	if ((err = hd_sha256(key, len, hash)) != HD_OK)
-		return err;
-	params[0] = HD_DBP_BLOB(hash, sizeof(hash));
-	params[1] = HD_DBP_STR(hd_key_kind_names[kind]);
-	hd_key_row_bind(&row, out);
-	if ((err = hd_db_query_one(db, SQL_KEY_LOOKUP, params, 2, row.cols, HD_KEY_COLS,
-	    found)) != HD_OK)
-		return err;
-	*found = *found && hd_key_row_take(&row, kind, out);
-	return HD_OK;
+	return hd_admit_call(db, "", 0, kind, key, len, out, &hits, &uncounted, found);
 }

@@ -43,8 +43,9 @@ struct hd_principal {
 	int64_t quota_daily;         /* deliveries per UTC day; -1: no quota */
 };
 
-/* Looks up an active key of the given kind. *found is false for unknown, revoked or
- * other-kind keys; the error is only for database trouble. */
+/* Looks up an active key of the given kind (the same procedure as hd_admit, without
+ * counting). *found is false for unknown, revoked or other-kind keys; the error is
+ * only for database trouble. */
 enum hd_err hd_auth_lookup(struct hd_db *db, enum hd_key_kind kind, const char *key,
     size_t len, struct hd_principal *out, bool *found);
 
@@ -54,6 +55,10 @@ enum hd_err hd_auth_lookup(struct hd_db *db, enum hd_key_kind kind, const char *
 enum hd_err hd_admit(struct hd_db *db, const char *addr, unsigned limit,
     enum hd_key_kind kind, const char *key, size_t len, struct hd_principal *out,
     bool *limited, bool *found);
+
+/* Deletes rate-limit counts of past seconds. The FastCGI loop calls it every few
+ * seconds between requests, so no request waits for it. */
+enum hd_err hd_admit_housekeeping(struct hd_db *db);
 
 /* SHA-256 of data into out[32]. */
 enum hd_err hd_sha256(const void *data, size_t len, unsigned char out[32]);

@@ -20,6 +20,7 @@ struct hd_db_stmt {
 struct hd_db {
 	const struct hd_config *cfg;
 	MYSQL *conn;
+	unsigned last_errno;      /* of the last failure, to tell if a retry is safe */
 	bool in_txn;
 	unsigned stmts_this_request;
 	MYSQL_STMT *active;       /* statement whose result is being fetched */
@@ -67,9 +68,36 @@ static enum hd_err
 hd_db_classify(unsigned code)
 {
 	switch (code) {
-	case ER_LOCK_DEADLOCK:
-	case ER_LOCK_WAIT_TIMEOUT:
+	case ER_LOCK_DEADLOCK:           /* Galera certification conflicts too */
 		return HD_ERR_DB_RETRY;
+	case ER_LOCK_WAIT_TIMEOUT:       /* the statement waited its bound: 503, no rerun */
+	case ER_RECORD_FILE_FULL:
+	case ER_UNKNOWN_COM_ERROR:       /* 1047: Galera node not ready (WSREP) */
+	case ER_OPTION_PREVENTS_STATEMENT: /* 1290: read-only after a failover */
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_UNKNOWN_HOST:
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_SERVER_LOST_EXTENDED:
+	case ER_CON_COUNT_ERROR:
+	case ER_SERVER_SHUTDOWN:
+	case ER_CONNECTION_KILLED:
+	case ER_QUERY_INTERRUPTED:
+	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT: idle connection closed by server */
+		return HD_ERR_DB_UNAVAILABLE;
+	case CR_COMMANDS_OUT_OF_SYNC:    /* a result left unread: a bug here, not an outage */
+		return HD_ERR_INTERNAL;
+	default:
+		return HD_ERR_DB;
+	}
+}
+
+/* Errors after which the connection cannot be used again. */
+static bool
+hd_db_conn_broken(unsigned code)
+{
+	switch (code) {
 	case CR_CONNECTION_ERROR:
 	case CR_CONN_HOST_ERROR:
 	case CR_UNKNOWN_HOST:
@@ -77,15 +105,22 @@ hd_db_classify(unsigned code)
 	case CR_SERVER_LOST:
 	case CR_SERVER_LOST_EXTENDED:
 	case CR_COMMANDS_OUT_OF_SYNC:
-	case ER_CON_COUNT_ERROR:
 	case ER_SERVER_SHUTDOWN:
 	case ER_CONNECTION_KILLED:
-	case ER_QUERY_INTERRUPTED:
-	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT: idle connection closed by server */
-		return HD_ERR_DB_UNAVAILABLE;
+	case 4031:
+		return true;
 	default:
-		return HD_ERR_DB;
+		return false;
 	}
+}
+
+/* Errors that prove the statement never ran: the connection was found closed when
+ * the statement was sent. (A connection lost while the server ran it, 2013, does
+ * not: the statement may have run, so it is never sent again.) */
+static bool
+hd_db_not_sent(unsigned code)
+{
+	return code == CR_SERVER_GONE_ERROR || code == ER_CONNECTION_KILLED || code == 4031;
 }
 
 static enum hd_err
@@ -152,13 +187,24 @@ hd_db_fail(struct hd_db *db, unsigned code, const char *msg, const char *sql)
 {
 	enum hd_err err = hd_db_classify(code);
 
-	if (err == HD_ERR_DB)
+	db->last_errno = code;
+	if (err == HD_ERR_DB || err == HD_ERR_INTERNAL)
 		hd_log_error("database error %u: %s (in: %.80s)", code, msg, sql);
 	else if (err == HD_ERR_DB_UNAVAILABLE)
 		hd_log_warn("database unavailable: %u %s", code, msg);
-	if (err == HD_ERR_DB_UNAVAILABLE)
+	if (hd_db_conn_broken(code))
 		hd_db_disconnect(db);
 	return err;
+}
+
+/* Reads and drops every result a statement still has (a CALL has several), so the
+ * connection is ready for the next statement whatever went wrong. */
+static void
+hd_db_discard(MYSQL_STMT *st)
+{
+	mysql_stmt_free_result(st);
+	while (mysql_stmt_next_result(st) == 0)
+		mysql_stmt_free_result(st);
 }
 
 static enum hd_err
@@ -245,6 +291,7 @@ hd_db_run(struct hd_db *db, const char *sql, const struct hd_dbp *params,
 		return HD_ERR_INTERNAL;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool first = db->stmts_this_request == 0 && !db->in_txn;
+		bool safe = true;    /* a failure before execute never ran the statement */
 
 		if ((err = hd_db_connect(db)) != HD_OK)
 			return err;
@@ -259,6 +306,7 @@ hd_db_run(struct hd_db *db, const char *sql, const struct hd_dbp *params,
 			goto failed;
 		}
 		if (mysql_stmt_execute(st) != 0) {
+			safe = hd_db_not_sent(mysql_stmt_errno(st));
 			err = hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
 			goto failed;
 		}
@@ -266,7 +314,9 @@ hd_db_run(struct hd_db *db, const char *sql, const struct hd_dbp *params,
 		*out = st;
 		return HD_OK;
 failed:
-		if (err != HD_ERR_DB_UNAVAILABLE || !first)
+		/* Once, for a connection found dead at a request's first statement: a
+		 * database restarted while this process was idle. */
+		if (err != HD_ERR_DB_UNAVAILABLE || !first || !safe || db->conn != NULL)
 			return err;
 	}
 	return err;
@@ -301,7 +351,9 @@ hd_db_query(struct hd_db *db, const char *sql, const struct hd_dbp *params,
 	if ((err = hd_db_run(db, sql, params, nparams, &st)) != HD_OK)
 		return err;
 	if (mysql_stmt_field_count(st) != ncols) {
-		mysql_stmt_free_result(st);
+		hd_db_discard(st);
+		hd_log_error("statement returned %u columns, not %zu (in: %.80s)",
+		    mysql_stmt_field_count(st), ncols, sql);
 		return HD_ERR_INTERNAL;
 	}
 	memset(binds, 0, sizeof(binds));
@@ -330,11 +382,16 @@ hd_db_query(struct hd_db *db, const char *sql, const struct hd_dbp *params,
 			b->buffer_length = c->cap;
 			break;
 		default:
+			hd_db_discard(st);
 			return HD_ERR_INTERNAL;
 		}
 	}
-	if (mysql_stmt_bind_result(st, binds) != 0)
-		return hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+	if (mysql_stmt_bind_result(st, binds) != 0) {
+		err = hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+		if (db->conn)
+			hd_db_discard(st);
+		return err;
+	}
 	db->active = st;
 	db->active_cols = cols;
 	db->active_ncols = ncols;
@@ -355,10 +412,15 @@ hd_db_fetch(struct hd_db *db, bool *row)
 		return HD_OK;
 	if (rc == MYSQL_DATA_TRUNCATED) {
 		hd_log_error("database value longer than its buffer");
+		hd_db_done(db);
 		return HD_ERR_DB;
 	}
-	if (rc != 0)
-		return hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), "fetch");
+	if (rc != 0) {
+		enum hd_err err = hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), "fetch");
+		if (db->conn)
+			hd_db_done(db);
+		return err;
+	}
 	/* NUL-terminate text columns: the bind gave them cap - 1 bytes. */
 	for (size_t i = 0; i < db->active_ncols; i++) {
 		struct hd_dbc *c = &db->active_cols[i];
@@ -373,7 +435,7 @@ void
 hd_db_done(struct hd_db *db)
 {
 	if (db->active)
-		mysql_stmt_free_result(db->active);
+		hd_db_discard(db->active);
 	db->active = NULL;
 	db->active_cols = NULL;
 	db->active_ncols = 0;
@@ -409,10 +471,10 @@ hd_db_call(struct hd_db *db, const char *sql, const struct hd_dbp *params,
 		return err;
 	mysql_stmt_free_result(st);
 	db->active = NULL;
-	/* A CALL answers with its SELECT's rows and then the procedure's own status. */
+	/* A CALL answers with its SELECT's rows and then the procedure's own status,
+	 * which carries the error of anything that failed after the SELECT. */
 	while ((rc = mysql_stmt_next_result(st)) == 0)
-		if (mysql_stmt_field_count(st) > 0)
-			mysql_stmt_free_result(st);
+		mysql_stmt_free_result(st);
 	if (rc > 0)
 		return hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
 	return HD_OK;

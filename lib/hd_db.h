@@ -23,6 +23,9 @@
 
 struct hd_db;
 
+/* How often a transaction that loses a deadlock (or a Galera certification) is run. */
+#define HD_DB_TXN_ATTEMPTS 5
+
 enum hd_dbt { HD_DBT_NULL, HD_DBT_I64, HD_DBT_U64, HD_DBT_TEXT, HD_DBT_BLOB, HD_DBT_TIME };
 
 /* A parameter. TEXT/BLOB borrow p[0..len); I64/U64/TIME (usec) use i. */

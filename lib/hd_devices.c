@@ -88,7 +88,7 @@ hd_device_register(struct hd_db *db, const struct hd_principal *who,
 {
 	enum hd_err err = HD_ERR_DB_RETRY;
 
-	for (int attempt = 0; attempt < 5 && err == HD_ERR_DB_RETRY; attempt++)
+	for (int attempt = 0; attempt < HD_DB_TXN_ATTEMPTS && err == HD_ERR_DB_RETRY; attempt++)
 		err = hd_device_register_once(db, who, reg, uid, created);
 	return err;
 }

@@ -32,6 +32,7 @@ struct hd_ctx {
 struct hd_dialect {
 	const char *name;
 	enum hd_format default_format;
+	bool ignore_accept;    /* answers follow ?format=, then the request's format only */
 	enum hd_key_kind key_kind;
 	/* CGI name of the header carrying the key (NULL when auth_body finds it), and the
 	 * header's name for people. */
@@ -95,8 +96,12 @@ struct hd_call {
 void hd_answer(struct hd_call *call, int status, json_object *doc);
 /* Adds a header line to the answer (name and value must be trusted text). */
 enum hd_err hd_answer_header(struct hd_call *call, const char *name, const char *value);
-/* Refuses a send that a quota would exceed: 429 with Retry-After: seconds. */
-enum hd_problem hd_refuse_quota(struct hd_call *call, unsigned seconds);
+struct hd_send_result;
+/* The refusal a send's result calls for (push disabled, quota spent, no user or no
+ * device), or HD_P_NONE when it stored the message. no_user names the problem for an
+ * unknown user: dialects that do not tell it apart pass HD_P_NO_DEVICES. */
+enum hd_problem hd_refuse_send(struct hd_call *call, const struct hd_send_result *res,
+    enum hd_problem no_user);
 /* Maps a library error to a refusal (503 for an unreachable database, else 500). */
 enum hd_problem hd_fail(struct hd_call *call, enum hd_err err);
 

@@ -17,6 +17,9 @@ hd_refuse(struct hd_refusal *why, enum hd_problem problem, const char *field,
 	va_start(ap, fmt);
 	vsnprintf(why->message, sizeof(why->message), fmt, ap);
 	va_end(ap);
+	/* Client names echoed here may have been cut inside a character. */
+	hd_utf8_trim(why->field);
+	hd_utf8_trim(why->message);
 	return problem;
 }
 
@@ -81,6 +84,7 @@ hd_check_unknown(const struct hd_fieldset *fs, json_object *obj, const char *pre
 		if (f == NULL) {
 			char path[128];
 			snprintf(path, sizeof(path), "%s%s", prefix, key);
+			hd_utf8_trim(path);
 			return hd_refuse(why, HD_P_UNKNOWN_FIELD, path,
 			    "unknown field '%.100s'", path);
 		}

@@ -9,6 +9,7 @@
 
 #include "hd_endpoint.h"
 #include "hd_log.h"
+#include "hd_send.h"
 #include "hd_text.h"
 
 #define HD_CORS_MAX_AGE "600"
@@ -68,15 +69,28 @@ hd_answer_header(struct hd_call *call, const char *name, const char *value)
 }
 
 enum hd_problem
-hd_refuse_quota(struct hd_call *call, unsigned seconds)
+hd_refuse_send(struct hd_call *call, const struct hd_send_result *res,
+    enum hd_problem no_user)
 {
 	char value[16];
 
-	snprintf(value, sizeof(value), "%u", seconds);
-	hd_answer_header(call, "Retry-After", value);
-	return hd_refuse(&call->why, HD_P_QUOTA_EXCEEDED, NULL,
-	    "the app's delivery quota is spent until the current window ends in %u s",
-	    seconds);
+	if (res->disabled)
+		return hd_refuse(&call->why, HD_P_PUSH_DISABLED, NULL,
+		    "sending is disabled for this app");
+	if (res->quota_retry_after) {
+		snprintf(value, sizeof(value), "%u", res->quota_retry_after);
+		hd_answer_header(call, "Retry-After", value);
+		return hd_refuse(&call->why, HD_P_QUOTA_EXCEEDED, NULL,
+		    "the app's delivery quota is spent until the current window ends in %u s",
+		    res->quota_retry_after);
+	}
+	if (res->push_count > 0)
+		return HD_P_NONE;
+	if (!res->user_found && no_user == HD_P_USER_NOT_FOUND)
+		return hd_refuse(&call->why, HD_P_USER_NOT_FOUND, NULL,
+		    "no user matches the given identifier");
+	return hd_refuse(&call->why, HD_P_NO_DEVICES, NULL,
+	    "no devices with push permission found for this user");
 }
 
 enum hd_problem
@@ -198,11 +212,30 @@ hd_pipeline_refuse(struct hd_call *call, const struct hd_dialect *d)
 		    call->req->path, info->status, info->code, call->why.message);
 	hd_answer(call, info->status, d->error_doc(&call->why));
 	if (call->answer == NULL) {
-		call->reply->status = 500;
+		call->status = 500;
 		return;
 	}
 	if (call->why.problem == HD_P_RATE_LIMITED || call->why.problem == HD_P_UNAVAILABLE)
 		hd_answer_header(call, "Retry-After", "1");
+}
+
+/* Whether path is ep's path; a "{id}" segment matches one non-empty segment of at
+ * most HD_PATH_ARG_MAX bytes, which *arg then points at (else NULL). */
+static bool
+hd_path_match(const struct hd_endpoint *ep, const char *path, const char **arg)
+{
+	const char *brace = strstr(ep->path, "{id}");
+	size_t plen = brace ? (size_t)(brace - ep->path) : strlen(ep->path);
+	const char *rest = path + plen;
+
+	*arg = NULL;
+	if (brace == NULL)
+		return strcmp(path, ep->path) == 0;
+	if (strncmp(path, ep->path, plen) != 0 || *rest == '\0' || strchr(rest, '/') ||
+	    strlen(rest) > HD_PATH_ARG_MAX)
+		return false;
+	*arg = rest;
+	return true;
 }
 
 /* Finds the endpoint for the request; on a miss fills why with 404 or 405. */
@@ -216,25 +249,18 @@ hd_route(const struct hd_program *prog, struct hd_call *call)
 
 	for (size_t i = 0; i < prog->nendpoints; i++) {
 		const struct hd_endpoint *ep = &prog->endpoints[i];
-		const char *brace = strstr(ep->path, "{id}");
-		size_t plen = brace ? (size_t)(brace - ep->path) : strlen(ep->path);
-		const char *rest;
+		const char *arg;
+		int n;
 
-		if (brace) {
-			if (strncmp(req->path, ep->path, plen) != 0)
-				continue;
-			rest = req->path + plen;
-			if (*rest == '\0' || strchr(rest, '/') || strlen(rest) > HD_PATH_ARG_MAX)
-				continue;
-		} else if (strcmp(req->path, ep->path) != 0)
+		if (!hd_path_match(ep, req->path, &arg))
 			continue;
 		path_known = true;
 		if (ep->method == req->method || (req->method == HD_HEAD && ep->method == HD_GET)) {
-			if (brace)
-				snprintf(call->path_arg, sizeof(call->path_arg), "%s", req->path + plen);
+			if (arg)
+				snprintf(call->path_arg, sizeof(call->path_arg), "%s", arg);
 			return ep;
 		}
-		int n = snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "",
+		n = snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "",
 		    hd_method_name(ep->method));
 		if (n > 0 && (size_t)n < sizeof(allow) - used)
 			used += (size_t)n;
@@ -270,7 +296,7 @@ hd_negotiate(struct hd_call *call, const struct hd_dialect *d)
 			call->in_fmt = f;
 	}
 	call->out_fmt = call->in_fmt;
-	if (accept && hd_accept_format(accept) != HD_FMT_NONE)
+	if (accept && !d->ignore_accept && hd_accept_format(accept) != HD_FMT_NONE)
 		call->out_fmt = hd_accept_format(accept);
 	q = hd_request_query(req, "format", fmt, sizeof(fmt));
 	if (q == 1 && hd_ascii_ieq(fmt, strlen(fmt), "json"))
@@ -361,14 +387,12 @@ hd_preflight(struct hd_call *call, const struct hd_program *prog)
 static bool
 hd_is_cors_path(const struct hd_program *prog, const char *path)
 {
-	for (size_t i = 0; i < prog->nendpoints; i++) {
-		const struct hd_endpoint *ep = &prog->endpoints[i];
-		const char *brace = strstr(ep->path, "{id}");
-		size_t plen = brace ? (size_t)(brace - ep->path) : strlen(ep->path);
-		if ((ep->flags & HD_EP_CORS) && (brace ? strncmp(path, ep->path, plen) == 0 &&
-		    path[plen] != '\0' : strcmp(path, ep->path) == 0))
+	const char *arg;
+
+	for (size_t i = 0; i < prog->nendpoints; i++)
+		if ((prog->endpoints[i].flags & HD_EP_CORS) &&
+		    hd_path_match(&prog->endpoints[i], path, &arg))
 			return true;
-	}
 	return false;
 }
 
@@ -388,6 +412,9 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 	if (req->body_too_large)
 		return hd_refuse(&call->why, HD_P_BODY_TOO_LARGE, NULL,
 		    "the body is larger than %zu bytes", ctx->cfg.max_body_bytes);
+	if (req->body_bad_length)
+		return hd_refuse(&call->why, HD_P_MALFORMED, NULL,
+		    "the body does not match its Content-Length");
 	/* Rate limit and header key: one round trip (hd_admit). */
 	if (!(ep->flags & HD_EP_PUBLIC) && d->key_header) {
 		key = hd_request_param(req, d->key_header);
@@ -427,6 +454,8 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 		return call->why.problem;
 	}
 	if (ep->fields) {
+		if (ep->fields->n > HD_MAX_FIELDS)
+			return hd_refuse(&call->why, HD_P_INTERNAL, NULL, "too many declared fields");
 		if (req->body_len == 0)
 			return hd_refuse(&call->why, HD_P_MALFORMED, NULL, "the body is empty");
 		if (call->in_fmt == HD_FMT_XML)

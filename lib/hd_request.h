@@ -23,6 +23,7 @@ struct hd_request {
 	char *body;              /* owned; NULL when empty */
 	size_t body_len;
 	bool body_too_large;     /* over max_body_bytes: the body was not read */
+	bool body_bad_length;    /* Content-Length malformed, or the body shorter */
 	char **envp;             /* borrowed CGI parameters: "NAME=value" */
 };
 

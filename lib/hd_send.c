@@ -4,9 +4,6 @@
 #include "hd_send.h"
 #include "hd_time.h"
 
-/* Transactions that lose a deadlock or a Galera certification are rerun this often. */
-#define HD_SEND_ATTEMPTS 5
-
 static const char *const hd_source_names[HD_SRC__MAX] = {
 	[HD_SRC_DEVELOPER] = "developer",
 	[HD_SRC_AUDIENCE] = "audience",
@@ -31,11 +28,12 @@ hd_send(struct hd_db *db, const struct hd_principal *who, const struct hd_target
     const struct hd_message *m, struct hd_send_result *out)
 {
 	int64_t count = 0, replayed = 0, user_found = 0, retry = 0;
-	struct hd_dbc cols[4] = {
+	struct hd_dbc cols[5] = {
 		{ .type = HD_DBT_I64, .num = &count },
 		{ .type = HD_DBT_I64, .num = &replayed },
 		{ .type = HD_DBT_I64, .num = &user_found },
 		{ .type = HD_DBT_I64, .num = &retry },
+		{ .type = HD_DBT_TEXT, .buf = out->first_target, .cap = sizeof(out->first_target) },
 	};
 	struct hd_dbp p[15] = {
 		HD_DBP_U64(who->app_id),
@@ -62,8 +60,8 @@ hd_send(struct hd_db *db, const struct hd_principal *who, const struct hd_target
 		out->disabled = true;
 		return HD_OK;
 	}
-	for (int attempt = 0; attempt < HD_SEND_ATTEMPTS && err == HD_ERR_DB_RETRY; attempt++) {
-		err = hd_db_call(db, SQL_QUEUE_MESSAGE, p, 15, cols, 4, &found);
+	for (int attempt = 0; attempt < HD_DB_TXN_ATTEMPTS && err == HD_ERR_DB_RETRY; attempt++) {
+		err = hd_db_call(db, SQL_QUEUE_MESSAGE, p, 15, cols, 5, &found);
 		if (err == HD_ERR_DB_RETRY)
 			hd_log_debug("send transaction conflict, attempt %d", attempt + 1);
 	}
@@ -75,5 +73,7 @@ hd_send(struct hd_db *db, const struct hd_principal *who, const struct hd_target
 	out->replayed = replayed != 0;
 	out->user_found = user_found != 0;
 	out->quota_retry_after = cols[3].is_null ? 0 : (unsigned)retry;
+	if (cols[4].is_null)
+		out->first_target[0] = '\0';
 	return HD_OK;
 }

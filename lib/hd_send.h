@@ -49,6 +49,7 @@ struct hd_send_result {
 	bool user_found;       /* meaningful when push_count == 0 */
 	unsigned quota_retry_after; /* > 0: a quota refused the send; seconds until its
 	                               window ends. Nothing stored. */
+	char first_target[256];     /* replay: the user as the first request named it */
 };
 
 /* Stores m for the user named by t in the principal's app, charging the deliveries to

@@ -7,26 +7,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <fcgiapp.h>
 
 #include "hd_endpoint.h"
 #include "hd_log.h"
+
+/* Seconds between deletions of stale rate-limit rows, per process. */
+#define HD_HOUSEKEEPING_EVERY 5
 #include "hd_text.h"
 
-/* Reads the body, never more than max bytes: a longer one is marked, not read. */
+/* Reads the body, never more than max bytes: a longer one is marked, not read; one
+ * that does not match its Content-Length is marked for a 400. */
 static enum hd_err
 hd_read_body(FCGX_Request *fr, struct hd_request *req, size_t max)
 {
 	const char *cl = hd_request_param(req, "CONTENT_LENGTH");
 	uint64_t declared = 0;
+	bool has_length = cl && *cl;
 	struct hd_buf b;
 	char chunk[8192];
 	int n;
-	enum hd_err err = HD_OK;
 
-	if (cl && *cl) {
-		if (hd_parse_u64(cl, strlen(cl), &declared) != 0)
-			return HD_ERR_IO;
+	if (has_length) {
+		if (hd_parse_u64(cl, strlen(cl), &declared) != 0) {
+			req->body_bad_length = true;
+			return HD_OK;
+		}
 		if (declared > max) {
 			req->body_too_large = true;
 			return HD_OK;
@@ -36,13 +43,19 @@ hd_read_body(FCGX_Request *fr, struct hd_request *req, size_t max)
 	}
 	hd_buf_init(&b, max);
 	while ((n = FCGX_GetStr(chunk, sizeof(chunk), fr->in)) > 0) {
-		if ((err = hd_buf_append(&b, chunk, (size_t)n)) != HD_OK) {
-			/* Past the cap (a body sent without Content-Length). */
+		if (b.len + (size_t)n > max) {
+			/* Past the cap: a body sent without Content-Length. */
 			req->body_too_large = true;
 			hd_buf_free(&b);
 			return HD_OK;
 		}
+		if (hd_buf_append(&b, chunk, (size_t)n) != HD_OK) {
+			hd_buf_free(&b);
+			return HD_ERR_NOMEM;
+		}
 	}
+	if (FCGX_GetError(fr->in) != 0 || (has_length && b.len != declared))
+		req->body_bad_length = true;
 	req->body = hd_buf_steal(&b, &req->body_len);
 	return HD_OK;
 }
@@ -66,12 +79,17 @@ hd_write_reply(FCGX_Request *fr, const struct hd_request *req, const struct hd_r
 }
 
 /* SIGTERM (lighttpd and spawn-fcgi stop their programs with it) ends the accept loop
- * instead of the process, so a request in flight finishes and main() returns, which
- * also lets LeakSanitizer check the process at exit. */
+ * instead of the process: it is blocked while a request is served (libfcgi's reads
+ * and writes do not retry after a signal) and delivered only while waiting in accept,
+ * so a request in flight finishes, and main() returns, which also lets
+ * LeakSanitizer check the process at exit. */
+static volatile sig_atomic_t hd_stopping;
+
 static void
 hd_on_term(int sig)
 {
 	(void)sig;
+	hd_stopping = 1;
 	FCGX_ShutdownPending();
 }
 
@@ -79,6 +97,8 @@ int
 hd_serve(const struct hd_program *prog)
 {
 	struct sigaction term;
+	sigset_t termset;
+	time_t last_housekeeping = 0;
 	struct hd_ctx ctx;
 	FCGX_Request fr;
 	char err[256];
@@ -103,15 +123,27 @@ hd_serve(const struct hd_program *prog)
 		goto out;
 	}
 	hd_log_info("ready");
-	while (FCGX_Accept_r(&fr) >= 0) {
+	sigemptyset(&termset);
+	sigaddset(&termset, SIGTERM);
+	for (;;) {
 		struct hd_request req;
 		struct hd_reply reply;
+		int accepted;
+
+		/* A SIGTERM that came during the last request is delivered on unblocking. */
+		sigprocmask(SIG_UNBLOCK, &termset, NULL);
+		if (hd_stopping)
+			break;
+		accepted = FCGX_Accept_r(&fr);
+		sigprocmask(SIG_BLOCK, &termset, NULL);
+		if (accepted < 0)
+			break;
 
 		hd_reply_init(&reply);
 		if (hd_request_init(&req, fr.envp) != HD_OK) {
 			reply.status = 500;
 		} else if (hd_read_body(&fr, &req, ctx.cfg.max_body_bytes) != HD_OK) {
-			reply.status = 400;
+			reply.status = 500;
 		} else {
 			hd_pipeline_run(&ctx, prog, &req, &reply);
 		}
@@ -119,6 +151,12 @@ hd_serve(const struct hd_program *prog)
 		hd_reply_free(&reply);
 		hd_request_free(&req);
 		FCGX_Finish_r(&fr);
+		if (time(NULL) - last_housekeeping >= HD_HOUSEKEEPING_EVERY) {
+			last_housekeeping = time(NULL);
+			hd_db_request_start(ctx.db);
+			if (hd_admit_housekeeping(ctx.db) != HD_OK)
+				hd_log_warn("rate-limit housekeeping failed");
+		}
 	}
 	rc = 0;
 out:

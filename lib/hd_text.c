@@ -88,6 +88,23 @@ hd_utf8_valid(const char *str, size_t len)
 }
 
 void
+hd_utf8_trim(char *s)
+{
+	size_t len = strlen(s), start = len, need;
+	unsigned char lead;
+
+	/* Back over continuation bytes to the last sequence's lead byte. */
+	while (start > 0 && ((unsigned char)s[start - 1] & 0xc0) == 0x80 && len - start < 3)
+		start--;
+	if (start == 0)
+		return;
+	lead = (unsigned char)s[start - 1];
+	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+	if (len - (start - 1) < need)
+		s[start - 1] = '\0';
+}
+
+void
 hd_hex_encode(const unsigned char *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

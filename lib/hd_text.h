@@ -20,6 +20,10 @@ int hd_parse_u64(const char *s, size_t len, uint64_t *out);
  * nothing above U+10FFFF) and contains no NUL. */
 bool hd_utf8_valid(const char *s, size_t len);
 
+/* Cuts a NUL-terminated string before a UTF-8 sequence that truncation left
+ * incomplete at its end, so text cut at a byte count stays valid UTF-8. */
+void hd_utf8_trim(char *s);
+
 /* Writes 2*n lowercase hex digits and a NUL to out (size >= 2*n+1). */
 void hd_hex_encode(const unsigned char *in, size_t n, char *out);
 

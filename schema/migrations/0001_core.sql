@@ -133,6 +133,7 @@ CREATE TABLE dedupe (
   dedupe_key   VARCHAR(255) NOT NULL,
   message_id   BIGINT UNSIGNED NOT NULL,
   push_count   INT UNSIGNED NOT NULL,
+  target       VARCHAR(255) NOT NULL DEFAULT '',  -- the user as the first request named it
   created_at   DATETIME(6) NOT NULL,
   PRIMARY KEY (app_id, dedupe_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
@@ -147,10 +148,13 @@ CREATE TABLE quota_usage (
   PRIMARY KEY (app_id, period, window_start)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
--- Per-client-address request counts for the current second. MEMORY: counts need no
--- durability, and an InnoDB row here would be a hot row held across every fsync.
+-- Per-client-address request counts for the current second (IPv6 per /64). MEMORY:
+-- counts need no durability, and an InnoDB row here would be a hot row held across
+-- every fsync. Its size is bounded by max_heap_table_size (16 MiB by default, some
+-- 300,000 addresses); every FastCGI process deletes rows older than a few seconds.
 CREATE TABLE rate_limit (
   addr   VARBINARY(16) NOT NULL PRIMARY KEY,
   sec    INT UNSIGNED NOT NULL,
-  hits   INT UNSIGNED NOT NULL
+  hits   INT UNSIGNED NOT NULL,
+  KEY rate_limit_sec (sec) USING BTREE
 ) ENGINE=MEMORY;

@@ -7,7 +7,8 @@ DELIMITER //
 
 -- hd_admit: counts one request from p_addr against the per-second limit p_limit
 -- (0 = no limit) and, when p_key_hash is not NULL, looks up an active key of kind
--- p_kind. Returns one row: hits in the current second (0 when not counted), then the
+-- p_kind. Returns one row: hits in the current second (0 when not counted; NULL when
+-- the rate_limit table is full, and the request is then admitted uncounted), then the
 -- key's id, tenant, app, app user, app uid, the app's dedupe window, whether the app
 -- may send, and its hourly and daily quotas (all NULL when no key matches; a NULL
 -- quota is no quota). Over the limit, the key is not looked up.
@@ -15,6 +16,8 @@ CREATE PROCEDURE hd_admit(IN p_addr VARBINARY(16), IN p_limit INT UNSIGNED,
                           IN p_key_hash BINARY(32), IN p_kind VARCHAR(16))
 BEGIN
   DECLARE v_hits INT UNSIGNED DEFAULT 0;
+  -- A full table must not lock every client out: count nothing until rows expire.
+  DECLARE CONTINUE HANDLER FOR 1114 SET v_hits = NULL;
   IF p_limit > 0 THEN
     -- LAST_INSERT_ID(expr) carries this request's own count out of the upsert, so a
     -- concurrent request's increment can never be read as ours.
@@ -22,9 +25,11 @@ BEGIN
       ON DUPLICATE KEY UPDATE
         hits = LAST_INSERT_ID(IF(sec = UNIX_TIMESTAMP(), hits + 1, 1)),
         sec = UNIX_TIMESTAMP();
-    SET v_hits = IF(ROW_COUNT() = 1, 1, LAST_INSERT_ID());
+    IF v_hits IS NOT NULL THEN
+      SET v_hits = IF(ROW_COUNT() = 1, 1, LAST_INSERT_ID());
+    END IF;
   END IF;
-  IF p_key_hash IS NULL OR (p_limit > 0 AND v_hits > p_limit) THEN
+  IF p_key_hash IS NULL OR (p_limit > 0 AND COALESCE(v_hits > p_limit, FALSE)) THEN
     SELECT v_hits, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL;
   ELSE
     SELECT v_hits, k.id, k.tenant_id, k.app_id, k.app_user_id, a.uid, a.dedupe_window_s,
@@ -44,9 +49,10 @@ END //
 -- With quotas (p_quota_hourly, p_quota_daily; NULL = none) the deliveries are charged
 -- to the current UTC hour and day by an atomic upsert; a send that would exceed either
 -- is refused whole.
--- Returns one row: push_count, replayed (0/1), user_found (0/1), and, when a quota
--- refused the send, the seconds until its window ends (else NULL). push_count 0 means
--- nothing was stored. A deadlock (Galera: a certification conflict) rolls back and
+-- Returns one row: push_count, replayed (0/1), user_found (0/1), when a quota
+-- refused the send the seconds until its window ends (else NULL), and for a replay
+-- the user as the first request named it (else NULL). Nothing was stored when
+-- push_count is 0 or the answer is a replay. A deadlock (Galera: a certification conflict) rolls back and
 -- signals 1213: the caller reruns the call.
 CREATE PROCEDURE hd_queue_message(
   IN p_app_id BIGINT UNSIGNED,
@@ -73,6 +79,9 @@ proc: BEGIN
   DECLARE v_hour DATETIME DEFAULT DATE_FORMAT(v_now, '%Y-%m-%d %H:00:00');
   DECLARE v_day DATETIME DEFAULT DATE(v_now);
   DECLARE v_retry INT UNSIGNED DEFAULT NULL;
+  DECLARE v_first_target VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin;
+  -- SELECT ... INTO that finds no row leaves the variables NULL.
+  DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_replay = NULL;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
 
   START TRANSACTION;
@@ -108,18 +117,18 @@ proc: BEGIN
     ROLLBACK;
     -- A live dedupe record answers as the first request did, devices or not.
     IF p_dedupe_key IS NOT NULL THEN
-      SET v_replay = (SELECT push_count FROM dedupe
-                       WHERE app_id = p_app_id AND dedupe_key = p_dedupe_key
-                         AND created_at >= NOW(6) - INTERVAL p_window_s SECOND);
+      SELECT push_count, target INTO v_replay, v_first_target FROM dedupe
+       WHERE app_id = p_app_id AND dedupe_key = p_dedupe_key
+         AND created_at >= NOW(6) - INTERVAL p_window_s SECOND;
     END IF;
     IF v_replay IS NOT NULL THEN
-      SELECT v_replay, 1, 1, NULL;
+      SELECT v_replay, 1, 1, NULL, v_first_target;
     ELSE
       SELECT 0, 0, EXISTS (SELECT 1 FROM app_users u WHERE u.app_id = p_app_id AND
                CASE p_by WHEN 0 THEN u.external_id = p_target
                          WHEN 1 THEN u.uid = p_target
                          ELSE u.email = p_target COLLATE utf8mb4_unicode_nopad_ci END),
-             NULL;
+             NULL, NULL;
     END IF;
     LEAVE proc;
   END IF;
@@ -127,18 +136,19 @@ proc: BEGIN
   IF p_dedupe_key IS NOT NULL THEN
     -- Affected rows: 1 inserted, 2 an expired record taken over, 0 a live one kept.
     -- A concurrent holder of the key makes this wait for its commit or rollback.
-    INSERT INTO dedupe (app_id, dedupe_key, message_id, push_count, created_at)
-      VALUES (p_app_id, p_dedupe_key, v_message_id, v_count, NOW(6))
+    INSERT INTO dedupe (app_id, dedupe_key, message_id, push_count, target, created_at)
+      VALUES (p_app_id, p_dedupe_key, v_message_id, v_count, p_target, NOW(6))
       ON DUPLICATE KEY UPDATE
         message_id = IF(created_at < NOW(6) - INTERVAL p_window_s SECOND,
                         VALUES(message_id), message_id),
         push_count = IF(message_id = VALUES(message_id), VALUES(push_count), push_count),
+        target = IF(message_id = VALUES(message_id), VALUES(target), target),
         created_at = IF(message_id = VALUES(message_id), VALUES(created_at), created_at);
     IF ROW_COUNT() = 0 THEN
       ROLLBACK;
-      SET v_replay = (SELECT push_count FROM dedupe
-                       WHERE app_id = p_app_id AND dedupe_key = p_dedupe_key);
-      SELECT v_replay, 1, 1, NULL;
+      SELECT push_count, target INTO v_replay, v_first_target FROM dedupe
+       WHERE app_id = p_app_id AND dedupe_key = p_dedupe_key;
+      SELECT v_replay, 1, 1, NULL, v_first_target;
       LEAVE proc;
     END IF;
   END IF;
@@ -169,11 +179,11 @@ proc: BEGIN
   END IF;
   IF v_retry IS NOT NULL THEN
     ROLLBACK;
-    SELECT 0, 0, 1, GREATEST(v_retry, 1);
+    SELECT 0, 0, 1, GREATEST(v_retry, 1), NULL;
     LEAVE proc;
   END IF;
   COMMIT;
-  SELECT v_count, 0, 1, NULL;
+  SELECT v_count, 0, 1, NULL, NULL;
 END //
 
 DELIMITER ;

@@ -974,3 +974,14 @@ def test_json_with_a_repeated_member_name_is_refused_as_malformed(ctx):
     nested = '{"app_user_id":"user_123","title":"t","body":"b","extra_data":{"k":"1","k":"2"}}'
     refused_json(ctx, f, nested, 400, "malformed_body")
     still_sends(ctx, f)
+
+
+def test_dedupe_replay_answers_the_first_requests_body_even_for_another_user(ctx):
+    # "answers 200 with the first request's body": app_user_id included.
+    f = ctx.fixture()
+    key = secrets.token_hex(8)
+    first = post(ctx, f.server_key, valid_push(dedupe_key=key))
+    assert_created(first, f, 1)
+    again = post(ctx, f.server_key, valid_push(app_user_id="someone_else", dedupe_key=key))
+    assert again[0] == 200, show(again)
+    assert json.loads(again[2]) == json.loads(first[2]), (show(first), show(again))

@@ -72,3 +72,27 @@ def test_health_reports_a_hung_database_as_503_within_the_query_bound(ctx):
     assert waited < QUERY_BOUND_S + 1.5, f"answered after {waited:.1f} s"
     herald_stack.wait_for(lambda: ctx.request("GET", "/health")[0] == 200, 15,
                           "/health to answer 200 again")
+
+
+@timeout(90)
+def test_full_rate_limit_table_admits_requests_until_housekeeping_empties_it(ctx):
+    # The MEMORY table holds max_heap_table_size worth of addresses; filled up (say by
+    # a flood from many IPv6 /64s) it must not lock every client out, and the
+    # programs' housekeeping must empty it again by itself.
+    f = ctx.fixture()
+    try:
+        ctx.db.query("INSERT IGNORE INTO rate_limit (addr, sec, hits)"
+                     " SELECT UNHEX(LPAD(HEX(seq), 32, '0')), UNIX_TIMESTAMP() - 100, 1"
+                     " FROM seq_1_to_3000000")
+        raise AssertionError("the rate_limit table never filled up")
+    except herald_stack.StackError as full:
+        assert "is full" in str(full), full
+    try:
+        status, _, body = push(ctx, f)
+        assert status == 201, (status, body)
+        stale = lambda: int(ctx.db.query(
+            "SELECT COUNT(*) FROM rate_limit WHERE sec < UNIX_TIMESTAMP() - 50")[0][0])
+        herald_stack.wait_for(lambda: push(ctx, f)[0] == 201 and stale() == 0, 30,
+                              "housekeeping to delete the stale rate-limit rows")
+    finally:
+        ctx.db.query("DELETE FROM rate_limit WHERE sec < UNIX_TIMESTAMP() - 50")

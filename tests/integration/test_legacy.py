@@ -241,16 +241,17 @@ def test_legacy_format_decides_the_format_of_refusals_too(ctx):
     refused(ctx, lambda: post_xml(ctx, no_user, query="?format=json"), 400, "MissingField", "json")
 
 
-def test_legacy_format_beats_accept_and_accept_beats_the_request_format(ctx):
+def test_legacy_answer_follows_format_else_the_request_format_and_ignores_accept(ctx):
+    # DESIGN.md §3: "The answer's format follows format, else the request's format."
     f = ctx.fixture()
     fields = push_fields(f)
     assert_success(post_xml(ctx, fields, query="?format=xml"), "xml")
-    ans = post(ctx, xml_doc(fields), None, "?format=xml", {"Accept": "application/json"})
-    assert_success(ans, "xml")
-    ans = post(ctx, xml_doc(fields), None, "", {"Accept": "application/json"})
+    ans = post(ctx, xml_doc(fields), None, "?format=json", {"Accept": "application/xml"})
     assert_success(ans, "json")
-    ans = post(ctx, json.dumps(fields), "application/json", "", {"Accept": "application/xml"})
+    ans = post(ctx, xml_doc(fields), None, "", {"Accept": "application/json"})
     assert_success(ans, "xml")
+    ans = post(ctx, json.dumps(fields), "application/json", "", {"Accept": "application/xml"})
+    assert_success(ans, "json")
 
 
 def test_legacy_format_other_than_json_or_xml_is_400_invalid_parameter(ctx):
