@@ -77,7 +77,8 @@ push(struct hd_call *call)
 	if (m.title == NULL && m.body == NULL)
 		return hd_refuse(&call->why, HD_P_MISSING_FIELD, "Title",
 		    "Title or Body is required");
-	/* One user: the API identifier wins over the external id, which wins over email. */
+	/* One user: the API identifier wins over the external id, which wins over email
+	 * (which must name a single user). */
 	if (v[F_USER_ID].present)
 		t = (struct hd_target){ HD_BY_USER_UID, v[F_USER_ID].s, v[F_USER_ID].len };
 	else if (v[F_USER_EXTERNAL_ID].present)

@@ -6,10 +6,11 @@
 const char *const hd_platform_names[] = { "ios", "android", "web", "windows", NULL };
 
 /* id = LAST_INSERT_ID(id) makes the insert id name the row whether it was inserted
- * or already there. */
+ * or already there. A publishable key may give a user an email, never change one:
+ * sends can target users by email. */
 static const char SQL_UPSERT_USER[] =
     "INSERT INTO app_users (uid, app_id, external_id, email) VALUES (?, ?, ?, ?)"
-    " ON DUPLICATE KEY UPDATE email = COALESCE(VALUES(email), email),"
+    " ON DUPLICATE KEY UPDATE email = COALESCE(email, VALUES(email)),"
     " id = LAST_INSERT_ID(id)";
 
 static const char SQL_UPSERT_DEVICE[] =

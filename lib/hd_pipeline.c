@@ -86,6 +86,9 @@ hd_refuse_send(struct hd_call *call, const struct hd_send_result *res,
 	}
 	if (res->push_count > 0)
 		return HD_P_NONE;
+	if (res->user_ambiguous)
+		return hd_refuse(&call->why, HD_P_AMBIGUOUS_USER, NULL,
+		    "several users have this email; name the user by UserId or UserExternalId");
 	if (!res->user_found && no_user == HD_P_USER_NOT_FOUND)
 		return hd_refuse(&call->why, HD_P_USER_NOT_FOUND, NULL,
 		    "no user matches the given identifier");

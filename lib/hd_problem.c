@@ -19,6 +19,7 @@ static const struct hd_problem_info hd_problems[HD_P__MAX] = {
 	[HD_P_NOT_FOUND] = { 404, "not_found", "NotFound", "not found" },
 	[HD_P_USER_NOT_FOUND] = { 404, "user_not_found", "UserNotFound", "no such user" },
 	[HD_P_NO_DEVICES] = { 404, "no_devices", "NoDevices", "no devices with push permission found for this user" },
+	[HD_P_AMBIGUOUS_USER] = { 409, "ambiguous_user", "AmbiguousUser", "several users have this email" },
 	[HD_P_METHOD] = { 405, "method_not_allowed", "MethodNotAllowed", "method not allowed" },
 	[HD_P_BODY_TOO_LARGE] = { 413, "body_too_large", "BodyTooLarge", "the body is larger than this server accepts" },
 	[HD_P_MEDIA_TYPE] = { 415, "unsupported_media_type", "UnsupportedMediaType", "the body must be application/json or application/xml" },

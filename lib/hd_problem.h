@@ -27,6 +27,7 @@ enum hd_problem {
 	HD_P_USER_NOT_FOUND,    /* 404 */
 	HD_P_NO_DEVICES,        /* 404: no device with push permission */
 	HD_P_METHOD,            /* 405 */
+	HD_P_AMBIGUOUS_USER,    /* 409: an email that names several users */
 	HD_P_BODY_TOO_LARGE,    /* 413 */
 	HD_P_MEDIA_TYPE,        /* 415 */
 	HD_P_RATE_LIMITED,      /* 429 with Retry-After */

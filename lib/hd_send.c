@@ -72,6 +72,7 @@ hd_send(struct hd_db *db, const struct hd_principal *who, const struct hd_target
 	out->push_count = (unsigned)count;
 	out->replayed = replayed != 0;
 	out->user_found = user_found != 0;
+	out->user_ambiguous = user_found == 2;
 	out->quota_retry_after = cols[3].is_null ? 0 : (unsigned)retry;
 	if (cols[4].is_null)
 		out->first_target[0] = '\0';

@@ -47,6 +47,7 @@ struct hd_send_result {
 	unsigned push_count;   /* deliveries queued (replay: the first request's) */
 	bool replayed;         /* a dedupe repeat inside the window: nothing stored */
 	bool user_found;       /* meaningful when push_count == 0 */
+	bool user_ambiguous;   /* the email names several users: nothing stored */
 	unsigned quota_retry_after; /* > 0: a quota refused the send; seconds until its
 	                               window ends. Nothing stored. */
 	char first_target[256];     /* replay: the user as the first request named it */

@@ -49,7 +49,10 @@ END //
 -- With quotas (p_quota_hourly, p_quota_daily; NULL = none) the deliveries are charged
 -- to the current UTC hour and day by an atomic upsert; a send that would exceed either
 -- is refused whole.
--- Returns one row: push_count, replayed (0/1), user_found (0/1), when a quota
+-- An email must name one user: when several of the app's users share it, nothing is
+-- stored and user_found is 2.
+-- Returns one row: push_count, replayed (0/1), user_found (0 none, 1 yes, 2 several
+-- by email), when a quota
 -- refused the send the seconds until its window ends (else NULL), and for a replay
 -- the user as the first request named it (else NULL). Nothing was stored when
 -- push_count is 0 or the answer is a replay. A deadlock (Galera: a certification conflict) rolls back and
@@ -83,6 +86,12 @@ proc: BEGIN
   -- SELECT ... INTO that finds no row leaves the variables NULL.
   DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_replay = NULL;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
+
+  IF p_by = 2 AND (SELECT COUNT(*) FROM app_users u WHERE u.app_id = p_app_id
+                    AND u.email = p_target COLLATE utf8mb4_unicode_nopad_ci) > 1 THEN
+    SELECT 0, 0, 2, NULL, NULL;
+    LEAVE proc;
+  END IF;
 
   START TRANSACTION;
   INSERT INTO messages (app_id, source, title, body, data, sound, ttl_s, priority,

@@ -850,3 +850,14 @@ def test_legacy_database_down_is_503_service_unavailable_fast_with_nothing_store
     assert stored(ctx) == before
     herald_stack.wait_for(lambda: post_json(ctx, push_fields(f)).status == 200, 15,
                           "the legacy endpoint to send again")
+
+
+def test_legacy_user_email_shared_by_two_users_is_409_ambiguous_user(ctx):
+    # UserEmail names one user; when two of the app's users share it herald refuses
+    # rather than pushing to both (or guessing one).
+    f = ctx.fixture()
+    ctx.db.query("INSERT INTO app_users (uid, app_id, external_id, email) VALUES"
+                 f" (LOWER(HEX(RANDOM_BYTES(16))), {f.app_id}, 'twin', '{f.user_email.upper()}')")
+    refused(ctx, lambda: post_json(ctx, push_fields(f, UserExternalId=..., UserEmail=f.user_email)),
+            409, "AmbiguousUser", "json")
+    assert_success(post_json(ctx, push_fields(f)), "json")
