@@ -10,8 +10,8 @@
 #include "hd_text.h"
 
 enum { F_PLATFORM, F_TOKEN, F_SUBSCRIPTION, F_SUB_ENDPOINT, F_SUB_EXPIRATION, F_SUB_KEYS,
-	F_SUB_P256DH, F_SUB_AUTH, F_APP_USER_ID, F_EMAIL, F_PUSH_PERMISSION, F_DEVICE_INFO,
-	F__MAX };
+	F_SUB_P256DH, F_SUB_AUTH, F_APP_USER_ID, F_USER_HASH, F_EMAIL, F_PUSH_PERMISSION,
+	F_DEVICE_INFO, F__MAX };
 
 static const struct hd_field register_fields[F__MAX] = {
 	[F_PLATFORM] = { "platform", HD_FT_ENUM, HD_F_REQUIRED, 0, 0, hd_platform_names },
@@ -25,6 +25,8 @@ static const struct hd_field register_fields[F__MAX] = {
 	[F_SUB_P256DH] = { "subscription.keys.p256dh", HD_FT_STRING, 0, 1, 128, NULL },
 	[F_SUB_AUTH] = { "subscription.keys.auth", HD_FT_STRING, 0, 1, 64, NULL },
 	[F_APP_USER_ID] = { "app_user_id", HD_FT_STRING, HD_F_REQUIRED, 1, 255, NULL },
+	/* hex HMAC-SHA256 of app_user_id, for apps with identity verification */
+	[F_USER_HASH] = { "user_hash", HD_FT_STRING, 0, 64, 64, NULL },
 	[F_EMAIL] = { "email", HD_FT_STRING, 0, 3, 255, NULL },
 	[F_PUSH_PERMISSION] = { "push_permission", HD_FT_BOOL, 0, 0, 0, NULL },
 	[F_DEVICE_INFO] = { "device_info", HD_FT_OBJECT, HD_F_OPEN, 0, 1024, NULL },
@@ -139,12 +141,19 @@ register_device(struct hd_call *call)
 	};
 	char uid[HD_DEVICE_UID_LEN + 1];
 	json_object *doc;
-	bool created = false;
+	bool created = false, vouched = false;
 	enum hd_problem p;
 	enum hd_err err;
 
 	if ((p = check_target(call, &reg)) != HD_P_NONE)
 		return p;
+	if ((err = hd_device_identity_ok(call->ctx->db, &call->who, reg.external_id,
+	    reg.external_id_len, v[F_USER_HASH].present ? v[F_USER_HASH].s : NULL,
+	    v[F_USER_HASH].len, &vouched)) != HD_OK)
+		return hd_fail(call, err);
+	if (!vouched)
+		return hd_refuse(&call->why, HD_P_IDENTITY, "user_hash",
+		    "this app verifies identities: user_hash must be the hex HMAC-SHA256 of app_user_id under the app's identity secret");
 	if (reg.email && memchr(reg.email, '@', reg.email_len) == NULL)
 		return hd_refuse(&call->why, HD_P_INVALID_VALUE, "email",
 		    "email must be an email address");

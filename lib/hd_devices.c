@@ -1,7 +1,11 @@
 #include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "hd_devices.h"
 #include "hd_random.h"
+#include "hd_text.h"
 
 const char *const hd_platform_names[] = { "ios", "android", "web", "windows", NULL };
 
@@ -23,6 +27,8 @@ static const char SQL_UPSERT_DEVICE[] =
     " last_active_at = NOW(6), id = LAST_INSERT_ID(id)";
 
 static const char SQL_DEVICE_UID[] = "SELECT uid FROM devices WHERE id = ?";
+
+static const char SQL_IDENTITY_SECRET[] = "SELECT identity_secret FROM apps WHERE id = ?";
 
 static const char SQL_DELETE_QUEUED[] =
     "DELETE dl FROM deliveries dl JOIN devices d ON d.id = dl.device_id"
@@ -91,6 +97,41 @@ hd_device_register(struct hd_db *db, const struct hd_principal *who,
 
 	for (int attempt = 0; attempt < HD_DB_TXN_ATTEMPTS && err == HD_ERR_DB_RETRY; attempt++)
 		err = hd_device_register_once(db, who, reg, uid, created);
+	return err;
+}
+
+enum hd_err
+hd_device_identity_ok(struct hd_db *db, const struct hd_principal *who,
+    const char *external_id, size_t external_id_len, const char *user_hash,
+    size_t user_hash_len, bool *ok)
+{
+	unsigned char secret[32], mac[EVP_MAX_MD_SIZE];
+	char expected[2 * 32 + 1];
+	unsigned int maclen = 0;
+	struct hd_dbp id = HD_DBP_U64(who->app_id);
+	struct hd_dbc col = { .type = HD_DBT_BLOB, .buf = secret, .cap = sizeof(secret) };
+	bool found;
+	enum hd_err err;
+
+	*ok = false;
+	if ((err = hd_db_query_one(db, SQL_IDENTITY_SECRET, &id, 1, &col, 1, &found)) != HD_OK)
+		return err;
+	if (!found || col.is_null) {
+		*ok = true;
+		return HD_OK;
+	}
+	if (user_hash == NULL || user_hash_len != 2 * 32)
+		goto out;
+	if (HMAC(EVP_sha256(), secret, (int)col.len, (const unsigned char *)external_id,
+	    external_id_len, mac, &maclen) == NULL || maclen != 32) {
+		err = HD_ERR_CRYPTO;
+		goto out;
+	}
+	hd_hex_encode(mac, 32, expected);
+	/* Lower-case hex expected; constant time so the comparison leaks nothing. */
+	*ok = CRYPTO_memcmp(expected, user_hash, 2 * 32) == 0;
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
 	return err;
 }
 

@@ -42,6 +42,13 @@ struct hd_device_reg {
 enum hd_err hd_device_register(struct hd_db *db, const struct hd_principal *who,
     const struct hd_device_reg *reg, char uid[HD_DEVICE_UID_LEN + 1], bool *created);
 
+/* Whether a registration may claim the user named external_id: always when the
+ * app has no identity secret; else only when user_hash (hex) is
+ * HMAC-SHA256(secret, external_id), compared in constant time. */
+enum hd_err hd_device_identity_ok(struct hd_db *db, const struct hd_principal *who,
+    const char *external_id, size_t external_id_len, const char *user_hash,
+    size_t user_hash_len, bool *ok);
+
 /* Removes the device with public id uid from the principal's app, with its queued
  * deliveries. *found is false when the app has no such device. */
 enum hd_err hd_device_delete(struct hd_db *db, const struct hd_principal *who,

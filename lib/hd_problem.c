@@ -16,6 +16,7 @@ static const struct hd_problem_info hd_problems[HD_P__MAX] = {
 	[HD_P_INVALID_KEY] = { 401, "invalid_key", "Unauthorized", "the key is not valid" },
 	[HD_P_ORIGIN_NOT_ALLOWED] = { 403, "origin_not_allowed", "Forbidden", "this origin is not allowed for the app" },
 	[HD_P_PUSH_DISABLED] = { 403, "push_disabled", "PushDisabled", "sending is disabled for this app" },
+	[HD_P_IDENTITY] = { 403, "identity_not_verified", "Forbidden", "user_hash does not prove the app's backend vouches for this user" },
 	[HD_P_NOT_FOUND] = { 404, "not_found", "NotFound", "not found" },
 	[HD_P_USER_NOT_FOUND] = { 404, "user_not_found", "UserNotFound", "no such user" },
 	[HD_P_NO_DEVICES] = { 404, "no_devices", "NoDevices", "no devices with push permission found for this user" },

@@ -23,6 +23,7 @@ enum hd_problem {
 	HD_P_INVALID_KEY,       /* 401 */
 	HD_P_ORIGIN_NOT_ALLOWED,/* 403 */
 	HD_P_PUSH_DISABLED,     /* 403: the app's sending is switched off */
+	HD_P_IDENTITY,          /* 403: registration without a valid user_hash */
 	HD_P_NOT_FOUND,         /* 404: unknown route or resource */
 	HD_P_USER_NOT_FOUND,    /* 404 */
 	HD_P_NO_DEVICES,        /* 404: no device with push permission */

@@ -19,6 +19,9 @@ CREATE TABLE apps (
   dedupe_window_s  INT UNSIGNED NOT NULL DEFAULT 600,
   quota_hourly     INT UNSIGNED NULL,
   quota_daily      INT UNSIGNED NULL,
+  -- When set, device registration must carry user_hash = HMAC-SHA256(this, app_user_id)
+  -- in hex, which only the app's backend can compute.
+  identity_secret  VARBINARY(32) NULL,
   created_at       DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
   UNIQUE KEY apps_uid (uid),
   KEY apps_tenant (tenant_id),

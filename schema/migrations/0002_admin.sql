@@ -415,6 +415,30 @@ END //
 -- App settings
 -- ---------------------------------------------------------------------------------
 
+-- hd_set_identity_verification: with p_enabled 1, gives app p_app_id a new random
+-- identity secret and returns it in p_secret (64 hex characters): from then on,
+-- POST /devices must carry user_hash = hex(HMAC-SHA256(secret, app_user_id)), which
+-- the app's backend computes for its signed-in user, so a publishable client key can
+-- no longer attach devices to users it does not own. Calling it again rotates the
+-- secret. With p_enabled 0 the check is off and p_secret is NULL.
+CREATE OR REPLACE PROCEDURE hd_set_identity_verification(IN p_app_id BIGINT UNSIGNED,
+                                                         IN p_enabled TINYINT,
+                                                         OUT p_secret VARCHAR(64))
+  MODIFIES SQL DATA
+BEGIN
+  DECLARE v_secret VARBINARY(32) DEFAULT NULL;
+  CALL hd_internal_require_app('hd_set_identity_verification', p_app_id);
+  IF p_enabled IS NULL OR p_enabled NOT IN (0, 1) THEN
+    CALL hd_internal_fail(CONCAT('hd_set_identity_verification: enabled must be 0 or 1, not ',
+                                 IFNULL(p_enabled, 'NULL')));
+  END IF;
+  IF p_enabled = 1 THEN
+    SET v_secret = RANDOM_BYTES(32);
+  END IF;
+  UPDATE apps SET identity_secret = v_secret WHERE id = p_app_id;
+  SET p_secret = LOWER(HEX(v_secret));
+END //
+
 -- hd_set_quota: sets app p_app_id's send quotas, counted in deliveries (one per
 -- device) per UTC clock hour and per UTC day. NULL means unlimited. 0 is refused (it
 -- reads as "unlimited" in too many systems; use hd_set_push_enabled to stop sends),

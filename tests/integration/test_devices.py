@@ -648,3 +648,44 @@ def test_devices_preflight_from_an_unknown_origin_is_403(ctx):
     for path in ("/devices", f"/devices/{f.device_uids[0]}"):
         ans = refused(ctx, lambda: preflight(ctx, path, unknown), 403, "origin_not_allowed")
         assert ans.headers.get("access-control-allow-origin") in (None, ""), ans.headers
+
+
+def enable_identity_verification(ctx, f):
+    rows = ctx.db.query(f"CALL hd_set_identity_verification({f.app_id}, 1, @s); SELECT @s")
+    return bytes.fromhex(rows[-1][0])
+
+
+def user_hash(secret, user):
+    import hmac
+    import hashlib
+    return hmac.new(secret, user.encode(), hashlib.sha256).hexdigest()
+
+
+def test_devices_identity_verification_requires_the_backends_user_hash(ctx):
+    # With identity verification on, a publishable key can register a device only
+    # for a user the app's backend vouched for: user_hash = HMAC-SHA256(secret, user).
+    f = ctx.fixture()
+    secret = enable_identity_verification(ctx, f)
+    for body in (device_body("ios", user="victim"),
+                 device_body("ios", user="victim", user_hash=user_hash(secret, "someone_else")),
+                 device_body("ios", user="victim", user_hash=user_hash(b"guess", "victim")),
+                 device_body("ios", user="victim", user_hash=user_hash(secret, "victim").upper())):
+        refused(ctx, lambda: register(ctx, f.client_key, body), 403, "identity_not_verified",
+                "user_hash")
+    ans = register(ctx, f.client_key, device_body("ios", user="victim",
+                                                  user_hash=user_hash(secret, "victim")))
+    assert_device_answer(ans, 201, "victim", "ios")
+
+
+def test_devices_identity_verification_off_again_accepts_registrations_without_a_hash(ctx):
+    f = ctx.fixture()
+    enable_identity_verification(ctx, f)
+    ctx.db.query(f"CALL hd_set_identity_verification({f.app_id}, 0, @s)")
+    assert_device_answer(register(ctx, f.client_key, device_body("android", user="u1")),
+                         201, "u1", "android")
+
+
+def test_devices_user_hash_of_the_wrong_length_is_400_invalid_value(ctx):
+    f = ctx.fixture()
+    refused(ctx, lambda: register(ctx, f.client_key, device_body("ios", user_hash="ab")),
+            400, "invalid_value", "user_hash")
