@@ -50,15 +50,44 @@ all_chars(const char *s, size_t len, const char *allowed_extra, bool hex_only)
 	return true;
 }
 
+/* A push service's https URL (Web Push endpoints, WNS channel URIs), checked so that
+ * a publishable key cannot make the delivery engine send requests into a private
+ * network: a DNS name with a dot (no IP literal in any notation, no userinfo), the
+ * default port, printable ASCII. The worker checks the resolved address again. */
+/* A push service's https URL (Web Push endpoints, WNS channel URIs), checked so that
+ * a publishable key cannot make the delivery engine send requests into a private
+ * network: a DNS name with a dot whose last label starts with a letter (so no IP
+ * literal in any of its notations), no userinfo, the default port, printable ASCII.
+ * The delivery engine checks the resolved address again. */
 static bool
 https_url(const char *s, size_t len)
 {
+	size_t host, end, last;
+
 	if (len < 9 || strncmp(s, "https://", 8) != 0)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
 			return false;
-	return true;
+	host = 8;
+	for (end = host; end < len && s[end] != '/' && s[end] != '?' && s[end] != '#'; end++)
+		;
+	if (end - host > 4 && strncmp(s + end - 4, ":443", 4) == 0)
+		end -= 4;
+	if (end == host || end - host > 253)
+		return false;
+	for (size_t i = host; i < end; i++) {
+		char c = s[i];
+		/* '@' (userinfo), ':' (another port), '[' (IPv6), '%' … are refused here. */
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || (c == '.' && i > host &&
+		    s[i - 1] != '.')))
+			return false;
+	}
+	for (last = end; last > host && s[last - 1] != '.'; last--)
+		;
+	return last > host && last < end &&
+	    ((s[last] >= 'a' && s[last] <= 'z') || (s[last] >= 'A' && s[last] <= 'Z'));
 }
 
 /* Checks the platform's token form (web: the subscription) and fills reg. */

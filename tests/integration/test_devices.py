@@ -689,3 +689,23 @@ def test_devices_user_hash_of_the_wrong_length_is_400_invalid_value(ctx):
     f = ctx.fixture()
     refused(ctx, lambda: register(ctx, f.client_key, device_body("ios", user_hash="ab")),
             400, "invalid_value", "user_hash")
+
+
+PRIVATE_ENDPOINTS = ("https://10.0.0.5/admin", "https://127.0.0.1:8443/x", "https://[::1]/x",
+                     "https://user@push.example/x", "https://0x7f.0.0.1/x", "https://2130706433/x",
+                     "https://localhost/x", "https://push.example:8443/x", "https://push..example/x",
+                     "https://push.example%2f@10.0.0.5/x", "https://push.example./x")
+
+
+def test_devices_push_endpoints_that_could_reach_a_private_network_are_400(ctx):
+    # Delivery will POST to these URLs: a publishable key must not point it at IP
+    # literals, other ports, or hosts hidden behind userinfo.
+    f = ctx.fixture()
+    for url in PRIVATE_ENDPOINTS:
+        refused(ctx, lambda: register(ctx, f.client_key, device_body("web", subscription=web_subscription(url))),
+                400, "invalid_value", "subscription.endpoint")
+        refused(ctx, lambda: register(ctx, f.client_key, device_body("windows", token=url)),
+                400, "invalid_value", "token")
+    ans = register(ctx, f.client_key, device_body(
+        "web", user="port443", subscription=web_subscription("https://push.example.net:443/sub/1")))
+    assert_device_answer(ans, 201, "port443", "web")
