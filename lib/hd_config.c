@@ -254,8 +254,12 @@ hd_config_load(struct hd_config *cfg, const char *path, char *err, size_t errlen
 	enum hd_err rc;
 
 	hd_config_defaults(cfg);
+	errno = 0;
 	if (hd_read_small_file(path, HD_CONFIG_MAX_BYTES, &text, &len) != HD_OK) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		if (errno != 0)
+			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		else
+			snprintf(err, errlen, "%s is larger than %d bytes", path, HD_CONFIG_MAX_BYTES);
 		return HD_ERR_CONFIG;
 	}
 	rc = hd_config_parse(cfg, text, len, err, errlen);

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -11,6 +12,8 @@
 
 #define HD_DB_MAX_STMTS 64
 #define HD_DB_MAX_BINDS 24
+/* How long a process waits after a failed connect before it tries again. */
+#define HD_DB_CONNECT_BACKOFF_NS 500000000L
 
 struct hd_db_stmt {
 	const char *sql;   /* identity of the statement */
@@ -21,6 +24,7 @@ struct hd_db {
 	const struct hd_config *cfg;
 	MYSQL *conn;
 	unsigned last_errno;      /* of the last failure, to tell if a retry is safe */
+	struct timespec retry_at; /* after a failed connect, no new attempt before this */
 	bool in_txn;
 	unsigned stmts_this_request;
 	MYSQL_STMT *active;       /* statement whose result is being fetched */
@@ -128,11 +132,18 @@ hd_db_connect(struct hd_db *db)
 {
 	const struct hd_config *c = db->cfg;
 	unsigned timeout = c->db_timeout_s, qtimeout = c->db_query_timeout_s;
+	struct timespec now;
 	char init[160];
 	my_bool off = 0;
 
 	if (db->conn)
 		return HD_OK;
+	/* Back off for a moment after a failed connect: while the database is down,
+	 * requests answer 503 at once instead of each waiting out a connect timeout. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < db->retry_at.tv_sec || (now.tv_sec == db->retry_at.tv_sec &&
+	    now.tv_nsec < db->retry_at.tv_nsec))
+		return HD_ERR_DB_UNAVAILABLE;
 	if ((db->conn = mysql_init(NULL)) == NULL)
 		return HD_ERR_NOMEM;
 	mysql_options(db->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
@@ -151,6 +162,12 @@ hd_db_connect(struct hd_db *db)
 		hd_log_warn("database connect failed: %s", mysql_error(db->conn));
 		mysql_close(db->conn);
 		db->conn = NULL;
+		clock_gettime(CLOCK_MONOTONIC, &db->retry_at);
+		db->retry_at.tv_nsec += HD_DB_CONNECT_BACKOFF_NS;
+		if (db->retry_at.tv_nsec >= 1000000000L) {
+			db->retry_at.tv_sec++;
+			db->retry_at.tv_nsec -= 1000000000L;
+		}
 		return HD_ERR_DB_UNAVAILABLE;
 	}
 	return HD_OK;

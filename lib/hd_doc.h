@@ -7,8 +7,10 @@
  *   scalar  <-> element text (XML has no types: fields are coerced by their declaration)
  *   null    <-> element with i:nil="true" (xmlns:i = XML Schema instance)
  *
- * Parsers refuse invalid UTF-8, NUL bytes, trailing garbage, JSON deeper than
- * HD_DOC_MAX_DEPTH, and any XML with a DOCTYPE (so no DTD, no entity, no network).
+ * Parsers refuse invalid UTF-8, raw NUL bytes, trailing garbage, repeated JSON
+ * member names, JSON deeper than HD_DOC_MAX_DEPTH values, and any XML with a DOCTYPE
+ * (so no DTD, no entity, no network). A JSON \u0000 escape inside a value parses;
+ * the field layer (hd_fields.c) refuses it, naming the field.
  * Trees returned to the caller are owned by it: release them with json_object_put().
  */
 #ifndef HD_DOC_H

@@ -124,6 +124,19 @@ hd_strings_clean(json_object *v)
 	}
 }
 
+/* XML text of a typed value (integer, boolean, time, enum) may be padded with
+ * whitespace, as pretty-printers do; JSON strings and XML strings are taken as sent. */
+static void
+hd_xml_trim(const char **s, size_t *len)
+{
+	while (*len && strchr(" \t\r\n", (*s)[0])) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && strchr(" \t\r\n", (*s)[*len - 1]))
+		(*len)--;
+}
+
 static enum hd_problem
 hd_check_int(const struct hd_field *f, json_object *v, bool from_xml,
     struct hd_value *out, struct hd_refusal *why)
@@ -133,8 +146,7 @@ hd_check_int(const struct hd_field *f, json_object *v, bool from_xml,
 	if (from_xml && json_object_is_type(v, json_type_string)) {
 		const char *s = json_object_get_string(v);
 		size_t len = (size_t)json_object_get_string_len(v);
-		while (len && strchr(" \t\r\n", s[0])) { s++; len--; }
-		while (len && strchr(" \t\r\n", s[len - 1])) len--;
+		hd_xml_trim(&s, &len);
 		if (hd_parse_i64(s, len, &n) != 0) {
 			bool digits = len > (size_t)(s[0] == '-');
 			for (size_t k = (len && s[0] == '-') ? 1 : 0; k < len; k++)
@@ -172,6 +184,7 @@ hd_check_bool(const struct hd_field *f, json_object *v, bool from_xml,
 	if (from_xml && json_object_is_type(v, json_type_string)) {
 		const char *s = json_object_get_string(v);
 		size_t len = (size_t)json_object_get_string_len(v);
+		hd_xml_trim(&s, &len);
 		if (hd_ascii_ieq(s, len, "true") || hd_ascii_ieq(s, len, "1")) {
 			out->i = 1;
 			return HD_P_NONE;
@@ -186,14 +199,16 @@ hd_check_bool(const struct hd_field *f, json_object *v, bool from_xml,
 }
 
 static enum hd_problem
-hd_check_text(const struct hd_field *f, json_object *v, struct hd_value *out,
-    struct hd_refusal *why)
+hd_check_text(const struct hd_field *f, json_object *v, bool from_xml,
+    struct hd_value *out, struct hd_refusal *why)
 {
 	if (!json_object_is_type(v, json_type_string))
 		return hd_refuse(why, HD_P_INVALID_TYPE, f->name, "%s must be a string",
 		    f->name);
 	out->s = json_object_get_string(v);
 	out->len = (size_t)json_object_get_string_len(v);
+	if (from_xml && f->type != HD_FT_STRING)
+		hd_xml_trim(&out->s, &out->len);
 	if (memchr(out->s, '\0', out->len) != NULL)
 		return hd_refuse(why, HD_P_INVALID_VALUE, f->name,
 		    "%s must not contain NUL characters", f->name);
@@ -296,7 +311,7 @@ hd_fields_validate(const struct hd_fieldset *fs, json_object *doc, bool from_xml
 				    "%s is required", f->name);
 			break;
 		default:
-			p = hd_check_text(f, v, out, why);
+			p = hd_check_text(f, v, from_xml, out, why);
 			break;
 		}
 		if (p != HD_P_NONE)

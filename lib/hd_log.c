@@ -50,9 +50,13 @@ hd_log(enum hd_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	/* Drop control characters so client-supplied text cannot forge log lines. */
-	for (char *p = line; *p; p++)
-		if ((unsigned char)*p < 0x20)
+	/* Drop control characters (C0, DEL, and C1 encoded in UTF-8 as C2 80..9F) so
+	 * client-supplied text cannot forge log lines or drive a terminal. */
+	for (unsigned char *p = (unsigned char *)line; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
 			*p = ' ';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			p[0] = p[1] = ' ';
+	}
 	fprintf(stderr, "%s\n", line);
 }

@@ -367,6 +367,20 @@ hd_preflight(struct hd_call *call, const struct hd_program *prog)
 	unsigned seen = 0;
 	enum hd_problem p;
 
+	struct hd_principal nobody;
+	bool limited, found;
+	enum hd_err err;
+
+	/* Preflights carry no key, but count against the address's rate limit. */
+	err = hd_admit(call->ctx->db, call->req->remote_addr,
+	    call->ctx->cfg.rate_limit_per_address, HD_KEY_NONE, NULL, 0, &nobody, &limited,
+	    &found);
+	if (err != HD_OK)
+		return hd_fail(call, err);
+	if (limited)
+		return hd_refuse(&call->why, HD_P_RATE_LIMITED, NULL,
+		    "rate limit exceeded (%u requests per second per address)",
+		    call->ctx->cfg.rate_limit_per_address);
 	if (origin == NULL || !hd_origin_safe(origin))
 		return hd_refuse(&call->why, HD_P_ORIGIN_NOT_ALLOWED, NULL,
 		    "a CORS preflight needs an allowed Origin");

@@ -54,8 +54,9 @@ struct hd_send_result {
 };
 
 /* Stores m for the user named by t in the principal's app, charging the deliveries to
- * the app's quotas. push_count 0 means nothing was stored (the app may not send, a
- * quota is spent, no such user, or no device with push permission). */
+ * the app's quotas. Nothing is stored when push_count is 0 (the app may not send, a
+ * quota is spent, no such user or several, or no device with push permission) or
+ * when the answer is a replay. */
 enum hd_err hd_send(struct hd_db *db, const struct hd_principal *who,
     const struct hd_target *t, const struct hd_message *m, struct hd_send_result *out);
 

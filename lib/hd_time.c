@@ -64,8 +64,10 @@ hd_rfc3339_parse(const char *s, size_t len, int64_t *usec)
 	if (hd_digits(s, 4, &y) || hd_digits(s + 5, 2, &mo) || hd_digits(s + 8, 2, &d) ||
 	    hd_digits(s + 11, 2, &h) || hd_digits(s + 14, 2, &mi) || hd_digits(s + 17, 2, &sec))
 		return -1;
+	/* RFC 3339 §5.7 allows a leap second (:60); it is read as the next second's
+	 * start, which is what a POSIX clock shows then (checked below). */
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > hd_days_in_month(y, mo) ||
-	    h > 23 || mi > 59 || sec > 59)
+	    h > 23 || mi > 59 || sec > 60)
 		return -1;
 	i = 19;
 	if (s[i] == '.') {
@@ -95,6 +97,16 @@ hd_rfc3339_parse(const char *s, size_t len, int64_t *usec)
 		return -1;
 	int64_t secs = hd_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	secs -= sign * (oh * 3600 + om * 60);
+	if (sec == 60) {
+		/* Only where leap seconds go: 23:59:60 UTC on June 30 or December 31. */
+		int64_t at = secs - 1;
+		int64_t sod = ((at % 86400) + 86400) % 86400;
+		int ly, lm, ld;
+
+		hd_civil_from_days((at - sod) / 86400, &ly, &lm, &ld);
+		if (sod != 86399 || !((lm == 6 && ld == 30) || (lm == 12 && ld == 31)))
+			return -1;
+	}
 	*usec = secs * HD_USEC_PER_SEC + frac;
 	return 0;
 }

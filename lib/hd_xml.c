@@ -48,20 +48,33 @@ hd_xml_refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *ext_id,
 	xmlStopParser(pctx);
 }
 
+/* The mapping knows two attributes: i:nil, and name on an <entry> element, which
+ * carries a member name that is not an XML name (the writer's inverse). Namespace
+ * declarations are not attributes in libxml2's tree. Any other attribute would be
+ * data the API silently drops, so it is refused. Sets *nil for i:nil="true" or "1"
+ * and *name to an <entry>'s name (else NULL). */
 static bool
-hd_xml_is_nil(xmlNodePtr el)
+hd_xml_attributes_ok(xmlNodePtr el, bool *nil, const char **name)
 {
+	*nil = false;
+	*name = NULL;
 	for (xmlAttrPtr a = el->properties; a; a = a->next) {
+		const char *value = a->children && a->children->content ?
+		    (const char *)a->children->content : "";
+
+		if (a->ns == NULL && strcmp((const char *)a->name, "name") == 0 &&
+		    strcmp((const char *)el->name, "entry") == 0 && *name == NULL) {
+			*name = value;
+			continue;
+		}
 		if (a->ns == NULL || a->ns->href == NULL ||
 		    strcmp((const char *)a->ns->href, HD_XSI_NS) != 0 ||
 		    strcmp((const char *)a->name, "nil") != 0)
-			continue;
-		if (a->children && a->children->content &&
-		    (strcmp((const char *)a->children->content, "true") == 0 ||
-		     strcmp((const char *)a->children->content, "1") == 0))
-			return true;
+			return false;
+		if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+			*nil = true;
 	}
-	return false;
+	return true;
 }
 
 static bool
@@ -94,13 +107,14 @@ hd_xml_add(json_object *obj, const char *name, json_object *value)
 }
 
 static enum hd_problem hd_xml_element(xmlNodePtr el, int depth, json_object **out,
-    const char **why);
+    const char **name, const char **why);
 
 static enum hd_problem
 hd_xml_children(xmlNodePtr el, int depth, json_object *obj, const char **why)
 {
 	for (xmlNodePtr c = el->children; c; c = c->next) {
 		json_object *v = NULL;
+		const char *name;
 		enum hd_problem p;
 
 		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
@@ -112,9 +126,9 @@ hd_xml_children(xmlNodePtr el, int depth, json_object *obj, const char **why)
 		}
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if ((p = hd_xml_element(c, depth + 1, &v, why)) != HD_P_NONE)
+		if ((p = hd_xml_element(c, depth + 1, &v, &name, why)) != HD_P_NONE)
 			return p;
-		if (hd_xml_add(obj, (const char *)c->name, v) != 0) {
+		if (hd_xml_add(obj, name ? name : (const char *)c->name, v) != 0) {
 			json_object_put(v);
 			*why = "out of memory";
 			return HD_P_INTERNAL;
@@ -123,10 +137,13 @@ hd_xml_children(xmlNodePtr el, int depth, json_object *obj, const char **why)
 	return HD_P_NONE;
 }
 
+/* Maps element el to *out; *name is the member name it carries in an attribute
+ * (<entry name="…">), else NULL. */
 static enum hd_problem
-hd_xml_element(xmlNodePtr el, int depth, json_object **out, const char **why)
+hd_xml_element(xmlNodePtr el, int depth, json_object **out, const char **name,
+    const char **why)
 {
-	bool has_elements = false;
+	bool has_elements = false, nil;
 	json_object *obj;
 	xmlChar *text;
 	enum hd_problem p;
@@ -136,7 +153,11 @@ hd_xml_element(xmlNodePtr el, int depth, json_object **out, const char **why)
 		*why = "the XML is nested too deeply";
 		return HD_P_MALFORMED;
 	}
-	if (hd_xml_is_nil(el))
+	if (!hd_xml_attributes_ok(el, &nil, name)) {
+		*why = "XML attributes other than i:nil are not part of this API";
+		return HD_P_MALFORMED;
+	}
+	if (nil)
 		return HD_P_NONE;    /* NULL json_object is JSON null */
 	for (xmlNodePtr c = el->children; c; c = c->next)
 		if (c->type == XML_ELEMENT_NODE)
@@ -183,6 +204,8 @@ hd_xml_parse(const char *body, size_t len, const struct hd_xml_rules *rules,
 	struct hd_xml_state st = { false };
 	xmlParserCtxtPtr ctx = NULL;
 	xmlNodePtr root;
+	const char *root_name;
+	bool root_nil;
 	json_object *obj = NULL;
 	enum hd_problem p = HD_P_MALFORMED;
 	/* IGNORE_ENC: the bytes were checked as UTF-8, so a declared encoding is ignored. */
@@ -216,6 +239,10 @@ hd_xml_parse(const char *body, size_t len, const struct hd_xml_rules *rules,
 		goto out;
 	if (rules && rules->root && strcmp((const char *)root->name, rules->root) != 0) {
 		*why = "the XML root element has the wrong name for this endpoint";
+		goto out;
+	}
+	if (!hd_xml_attributes_ok(root, &root_nil, &root_name) || root_nil || root_name) {
+		*why = "XML attributes are not part of this API";
 		goto out;
 	}
 	if (rules && rules->require_xsi_ns && !hd_xml_declares_xsi(root)) {

@@ -1,6 +1,7 @@
--- herald schema, migration 3: the request path's procedures. Each request of the
--- send path costs two round trips to the database: hd_admit (rate limit + key) and
--- hd_queue_message (the whole send transaction). Both decide with the database's own
+-- herald schema, migration 3: the request path's procedures. A developer send costs
+-- two round trips to the database: hd_admit (rate limit + key) and hd_queue_message
+-- (the whole send transaction); a legacy send three (its key is in the body, so it is
+-- looked up with hd_admit after the body is parsed). Both decide with the database's own
 -- atomic operations (upserts, unique keys), so any number of web hosts can share them.
 
 DELIMITER //

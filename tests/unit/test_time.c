@@ -52,6 +52,11 @@ test_parse_accepts(void)
 		{ "2026-03-30T00:30:00+09:30", base * US },
 		{ "2025-12-31T23:00:00-23:59", (utc(2026, 1, 1, 22, 59, 0)) * US },
 		{ "2026-01-01T00:59:00+23:59", (utc(2025, 12, 31, 1, 0, 0)) * US },
+		/* RFC 3339 §5.7: a real leap second, in UTC or at an offset, reads as the
+		 * next second's start. */
+		{ "2016-12-31T23:59:60Z", (utc(2017, 1, 1, 0, 0, 0)) * US },
+		{ "2017-01-01T00:59:60+01:00", (utc(2017, 1, 1, 0, 0, 0)) * US },
+		{ "2015-06-30T23:59:60.5Z", (utc(2015, 7, 1, 0, 0, 0)) * US + 500000 },
 		/* Fractions of 1 to 9 digits, and more: truncated to microseconds. */
 		{ "2026-03-29T15:00:00.5Z", base * US + 500000 },
 		{ "2026-03-29T15:00:00.12Z", base * US + 120000 },
@@ -111,7 +116,8 @@ test_parse_refuses(void)
 		"2026-03-29T24:00:00Z",            /* hour 24 */
 		"2026-03-29T15:60:00Z",            /* minute 60 */
 		"2026-03-29T15:00:60Z",            /* leap second */
-		"2016-12-31T23:59:60Z",            /* a real leap second: still refused */
+		"2016-06-30T12:59:60Z",            /* :60 on a leap-second day, but not at 23:59 */
+		"2016-12-31T23:59:60+01:00",       /* 22:59:60 UTC: not a leap second */
 		"2026-03-29T15:00:00+24:00",       /* offset hour 24 */
 		"2026-03-29T15:00:00+02:60",       /* offset minute 60 */
 		"2026-03-29T15:00:00+0200",        /* offset without colon */
