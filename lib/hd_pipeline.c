@@ -14,25 +14,30 @@
 
 #define HD_CORS_MAX_AGE "600"
 
+/* Adds value under key, releasing it when it cannot be added (out of memory). */
+static void
+hd_json_set(json_object *obj, const char *key, json_object *value)
+{
+	if (obj == NULL || value == NULL || json_object_object_add(obj, key, value) != 0)
+		json_object_put(value);
+}
+
 void
 hd_json_set_str(json_object *obj, const char *key, const char *s, size_t len)
 {
-	if (obj)
-		json_object_object_add(obj, key, json_object_new_string_len(s, (int)len));
+	hd_json_set(obj, key, json_object_new_string_len(s, (int)len));
 }
 
 void
 hd_json_set_int(json_object *obj, const char *key, int64_t v)
 {
-	if (obj)
-		json_object_object_add(obj, key, json_object_new_int64(v));
+	hd_json_set(obj, key, json_object_new_int64(v));
 }
 
 void
 hd_json_set_bool(json_object *obj, const char *key, bool v)
 {
-	if (obj)
-		json_object_object_add(obj, key, json_object_new_boolean(v));
+	hd_json_set(obj, key, json_object_new_boolean(v));
 }
 
 json_object *
@@ -50,7 +55,11 @@ hd_native_error_doc(const struct hd_refusal *why)
 	hd_json_set_str(err, "message", why->message, strlen(why->message));
 	if (why->field[0])
 		hd_json_set_str(err, "field", why->field, strlen(why->field));
-	json_object_object_add(doc, "error", err);
+	if (json_object_object_add(doc, "error", err) != 0) {
+		json_object_put(err);
+		json_object_put(doc);
+		return NULL;
+	}
 	return doc;
 }
 

@@ -383,12 +383,16 @@ hd_xml_write_value(xmlTextWriterPtr w, const char *name, json_object *v, int dep
 			return -1;
 		break;
 	case json_type_int:
-	case json_type_double:
+	case json_type_double: {
 		/* json-c's own text for the number: the same digits as in JSON. */
-		snprintf(num, sizeof(num), "%s", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+		if (text == NULL)
+			return -1;
+		snprintf(num, sizeof(num), "%s", text);
 		if (xmlTextWriterWriteString(w, HD_XC(num)) < 0)
 			return -1;
 		break;
+	}
 	default:
 		if (hd_xml_text(w, json_object_get_string(v)) < 0)
 			return -1;
