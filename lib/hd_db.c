@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,63 +69,68 @@ hd_db_free(struct hd_db *db)
 	free(db);
 }
 
+/* What herald makes of each MariaDB error it expects: the error it reports, whether
+ * the connection is lost, and whether the statement provably never ran (the
+ * connection was found closed when it was sent), so that it may be sent again. A
+ * connection lost while the server ran a statement (2013) is not in that last group:
+ * the statement may have run. Codes not listed are HD_ERR_DB. */
+static const struct {
+	unsigned code;
+	enum hd_err err;
+	bool broken;
+	bool not_sent;
+} hd_db_errors[] = {
+	{ ER_LOCK_DEADLOCK, HD_ERR_DB_RETRY, false, false },  /* Galera conflicts too */
+	{ ER_LOCK_WAIT_TIMEOUT, HD_ERR_DB_UNAVAILABLE, false, false }, /* 503, no rerun */
+	{ ER_RECORD_FILE_FULL, HD_ERR_DB_UNAVAILABLE, false, false },
+	{ ER_UNKNOWN_COM_ERROR, HD_ERR_DB_UNAVAILABLE, false, false },  /* Galera not ready */
+	{ ER_OPTION_PREVENTS_STATEMENT, HD_ERR_DB_UNAVAILABLE, false, false }, /* read-only */
+	{ ER_CON_COUNT_ERROR, HD_ERR_DB_UNAVAILABLE, false, false },
+	{ ER_QUERY_INTERRUPTED, HD_ERR_DB_UNAVAILABLE, false, false },
+	{ CR_CONNECTION_ERROR, HD_ERR_DB_UNAVAILABLE, true, false },
+	{ CR_CONN_HOST_ERROR, HD_ERR_DB_UNAVAILABLE, true, false },
+	{ CR_UNKNOWN_HOST, HD_ERR_DB_UNAVAILABLE, true, false },
+	{ CR_SERVER_GONE_ERROR, HD_ERR_DB_UNAVAILABLE, true, true },
+	{ CR_SERVER_LOST, HD_ERR_DB_UNAVAILABLE, true, false },
+	{ CR_SERVER_LOST_EXTENDED, HD_ERR_DB_UNAVAILABLE, true, false },
+	{ ER_SERVER_SHUTDOWN, HD_ERR_DB_UNAVAILABLE, true, false },
+	{ ER_CONNECTION_KILLED, HD_ERR_DB_UNAVAILABLE, true, true },
+	{ 4031, HD_ERR_DB_UNAVAILABLE, true, true }, /* idle connection closed by the server */
+	/* A result left unread: a bug here, not an outage. */
+	{ CR_COMMANDS_OUT_OF_SYNC, HD_ERR_INTERNAL, true, false },
+};
+
+static size_t
+hd_db_error_index(unsigned code)
+{
+	for (size_t i = 0; i < sizeof(hd_db_errors) / sizeof(hd_db_errors[0]); i++)
+		if (hd_db_errors[i].code == code)
+			return i;
+	return SIZE_MAX;
+}
+
 static enum hd_err
 hd_db_classify(unsigned code)
 {
-	switch (code) {
-	case ER_LOCK_DEADLOCK:           /* Galera certification conflicts too */
-		return HD_ERR_DB_RETRY;
-	case ER_LOCK_WAIT_TIMEOUT:       /* the statement waited its bound: 503, no rerun */
-	case ER_RECORD_FILE_FULL:
-	case ER_UNKNOWN_COM_ERROR:       /* 1047: Galera node not ready (WSREP) */
-	case ER_OPTION_PREVENTS_STATEMENT: /* 1290: read-only after a failover */
-	case CR_CONNECTION_ERROR:
-	case CR_CONN_HOST_ERROR:
-	case CR_UNKNOWN_HOST:
-	case CR_SERVER_GONE_ERROR:
-	case CR_SERVER_LOST:
-	case CR_SERVER_LOST_EXTENDED:
-	case ER_CON_COUNT_ERROR:
-	case ER_SERVER_SHUTDOWN:
-	case ER_CONNECTION_KILLED:
-	case ER_QUERY_INTERRUPTED:
-	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT: idle connection closed by server */
-		return HD_ERR_DB_UNAVAILABLE;
-	case CR_COMMANDS_OUT_OF_SYNC:    /* a result left unread: a bug here, not an outage */
-		return HD_ERR_INTERNAL;
-	default:
-		return HD_ERR_DB;
-	}
+	size_t i = hd_db_error_index(code);
+
+	return i == SIZE_MAX ? HD_ERR_DB : hd_db_errors[i].err;
 }
 
-/* Errors after which the connection cannot be used again. */
 static bool
 hd_db_conn_broken(unsigned code)
 {
-	switch (code) {
-	case CR_CONNECTION_ERROR:
-	case CR_CONN_HOST_ERROR:
-	case CR_UNKNOWN_HOST:
-	case CR_SERVER_GONE_ERROR:
-	case CR_SERVER_LOST:
-	case CR_SERVER_LOST_EXTENDED:
-	case CR_COMMANDS_OUT_OF_SYNC:
-	case ER_SERVER_SHUTDOWN:
-	case ER_CONNECTION_KILLED:
-	case 4031:
-		return true;
-	default:
-		return false;
-	}
+	size_t i = hd_db_error_index(code);
+
+	return i != SIZE_MAX && hd_db_errors[i].broken;
 }
 
-/* Errors that prove the statement never ran: the connection was found closed when
- * the statement was sent. (A connection lost while the server ran it, 2013, does
- * not: the statement may have run, so it is never sent again.) */
 static bool
 hd_db_not_sent(unsigned code)
 {
-	return code == CR_SERVER_GONE_ERROR || code == ER_CONNECTION_KILLED || code == 4031;
+	size_t i = hd_db_error_index(code);
+
+	return i != SIZE_MAX && hd_db_errors[i].not_sent;
 }
 
 static enum hd_err
