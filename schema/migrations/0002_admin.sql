@@ -415,6 +415,36 @@ END //
 -- App settings
 -- ---------------------------------------------------------------------------------
 
+-- hd_internal_app_switch: signals unless p_app_id names an app and p_enabled is 0 or
+-- 1. p_proc names the caller in the message.
+CREATE OR REPLACE PROCEDURE hd_internal_app_switch(IN p_proc VARCHAR(64) CHARACTER SET utf8mb4,
+                                                   IN p_app_id BIGINT UNSIGNED,
+                                                   IN p_enabled TINYINT)
+  READS SQL DATA
+BEGIN
+  CALL hd_internal_require_app(p_proc, p_app_id);
+  IF p_enabled IS NULL OR p_enabled NOT IN (0, 1) THEN
+    CALL hd_internal_fail(CONCAT(p_proc, ': enabled must be 0 or 1, not ',
+                                 IFNULL(p_enabled, 'NULL')));
+  END IF;
+END //
+
+-- hd_internal_app_origin: signals unless p_app_id names an app and p_origin is an
+-- origin (see hd_internal_normalize_origin); returns it normalized in p_normalized.
+CREATE OR REPLACE PROCEDURE hd_internal_app_origin(IN p_proc VARCHAR(64) CHARACTER SET utf8mb4,
+                                                   IN p_app_id BIGINT UNSIGNED,
+                                                   IN p_origin VARCHAR(255) CHARACTER SET utf8mb4,
+                                                   OUT p_normalized VARCHAR(255) CHARACTER SET utf8mb4)
+  READS SQL DATA
+BEGIN
+  CALL hd_internal_require_app(p_proc, p_app_id);
+  SET p_normalized = hd_internal_normalize_origin(p_origin);
+  IF p_normalized IS NULL THEN
+    CALL hd_internal_fail(CONCAT(p_proc, ': bad origin ''', IFNULL(LEFT(p_origin, 100), 'NULL'),
+                                 ''' (want http[s]://host[:port], no path, no trailing slash)'));
+  END IF;
+END //
+
 -- hd_set_identity_verification: with p_enabled 1, gives app p_app_id a new random
 -- identity secret and returns it in p_secret (64 hex characters): from then on,
 -- POST /devices must carry user_hash = hex(HMAC-SHA256(secret, app_user_id)), which
@@ -427,11 +457,7 @@ CREATE OR REPLACE PROCEDURE hd_set_identity_verification(IN p_app_id BIGINT UNSI
   MODIFIES SQL DATA
 BEGIN
   DECLARE v_secret VARBINARY(32) DEFAULT NULL;
-  CALL hd_internal_require_app('hd_set_identity_verification', p_app_id);
-  IF p_enabled IS NULL OR p_enabled NOT IN (0, 1) THEN
-    CALL hd_internal_fail(CONCAT('hd_set_identity_verification: enabled must be 0 or 1, not ',
-                                 IFNULL(p_enabled, 'NULL')));
-  END IF;
+  CALL hd_internal_app_switch('hd_set_identity_verification', p_app_id, p_enabled);
   IF p_enabled = 1 THEN
     SET v_secret = RANDOM_BYTES(32);
   END IF;
@@ -483,11 +509,7 @@ CREATE OR REPLACE PROCEDURE hd_set_push_enabled(IN p_app_id BIGINT UNSIGNED,
                                                 IN p_enabled TINYINT)
   MODIFIES SQL DATA
 BEGIN
-  CALL hd_internal_require_app('hd_set_push_enabled', p_app_id);
-  IF p_enabled IS NULL OR p_enabled NOT IN (0, 1) THEN
-    CALL hd_internal_fail(CONCAT('hd_set_push_enabled: enabled must be 0 or 1, not ',
-                                 IFNULL(p_enabled, 'NULL')));
-  END IF;
+  CALL hd_internal_app_switch('hd_set_push_enabled', p_app_id, p_enabled);
   UPDATE apps SET push_enabled = p_enabled WHERE id = p_app_id;
 END //
 
@@ -500,12 +522,8 @@ CREATE OR REPLACE PROCEDURE hd_add_allowed_origin(IN p_app_id BIGINT UNSIGNED,
                                                   IN p_origin VARCHAR(255) CHARACTER SET utf8mb4)
   MODIFIES SQL DATA
 BEGIN
-  DECLARE v_origin VARCHAR(255) CHARACTER SET utf8mb4 DEFAULT hd_internal_normalize_origin(p_origin);
-  CALL hd_internal_require_app('hd_add_allowed_origin', p_app_id);
-  IF v_origin IS NULL THEN
-    CALL hd_internal_fail(CONCAT('hd_add_allowed_origin: bad origin ''', IFNULL(LEFT(p_origin, 100), 'NULL'),
-                                 ''' (want http[s]://host[:port], no path, no trailing slash)'));
-  END IF;
+  DECLARE v_origin VARCHAR(255) CHARACTER SET utf8mb4;
+  CALL hd_internal_app_origin('hd_add_allowed_origin', p_app_id, p_origin, v_origin);
   INSERT INTO app_origins (app_id, origin) VALUES (p_app_id, v_origin)
   ON DUPLICATE KEY UPDATE origin = origin;
 END //
@@ -518,12 +536,8 @@ CREATE OR REPLACE PROCEDURE hd_remove_allowed_origin(IN p_app_id BIGINT UNSIGNED
                                                      IN p_origin VARCHAR(255) CHARACTER SET utf8mb4)
   MODIFIES SQL DATA
 BEGIN
-  DECLARE v_origin VARCHAR(255) CHARACTER SET utf8mb4 DEFAULT hd_internal_normalize_origin(p_origin);
-  CALL hd_internal_require_app('hd_remove_allowed_origin', p_app_id);
-  IF v_origin IS NULL THEN
-    CALL hd_internal_fail(CONCAT('hd_remove_allowed_origin: bad origin ''', IFNULL(LEFT(p_origin, 100), 'NULL'),
-                                 ''' (want http[s]://host[:port], no path, no trailing slash)'));
-  END IF;
+  DECLARE v_origin VARCHAR(255) CHARACTER SET utf8mb4;
+  CALL hd_internal_app_origin('hd_remove_allowed_origin', p_app_id, p_origin, v_origin);
   DELETE FROM app_origins WHERE app_id = p_app_id AND origin = v_origin;
   IF ROW_COUNT() = 0 THEN
     CALL hd_internal_fail(CONCAT('hd_remove_allowed_origin: origin ''', v_origin,
