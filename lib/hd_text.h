@@ -1,8 +1,7 @@
 /*
  * Small, bounded parsers and encoders for outside input: digits-only numbers with
  * overflow checks (never libc string-to-number calls on client text), UTF-8
- * validation, hex and
- * base64url. None of them allocate; all take explicit lengths.
+ * validation, hex and base64url. None of them allocate; all take explicit lengths.
  */
 #ifndef HD_TEXT_H
 #define HD_TEXT_H
