@@ -39,6 +39,19 @@ static const struct hd_ckey hd_ckeys[] = {
 	{ "max_body_bytes", HD_C_SIZE, HD_OFF(max_body_bytes), 1024, 64 * 1024 * 1024 },
 	{ "rate_limit_per_address", HD_C_UINT, HD_OFF(rate_limit_per_address), 0, 1000000 },
 	{ "log_level", HD_C_LOGLEVEL, HD_OFF(log_level), 0, 0 },
+	{ "apns_url", HD_C_STR, HD_OFF(apns_url), 0, 0 },
+	{ "apns_sandbox_url", HD_C_STR, HD_OFF(apns_sandbox_url), 0, 0 },
+	{ "fcm_url", HD_C_STR, HD_OFF(fcm_url), 0, 0 },
+	{ "fcm_token_url", HD_C_STR, HD_OFF(fcm_token_url), 0, 0 },
+	{ "wns_token_url", HD_C_STR, HD_OFF(wns_token_url), 0, 0 },
+	{ "ca_bundle", HD_C_STR, HD_OFF(ca_bundle), 0, 0 },
+	{ "provider_connect_to", HD_C_STR, HD_OFF(provider_connect_to), 0, 0 },
+	{ "delivery_timeout_s", HD_C_UINT, HD_OFF(delivery_timeout_s), 1, 300 },
+	{ "worker_batch", HD_C_UINT, HD_OFF(worker_batch), 1, 10000 },
+	{ "worker_lease_s", HD_C_UINT, HD_OFF(worker_lease_s), 5, 3600 },
+	{ "worker_max_attempts", HD_C_UINT, HD_OFF(worker_max_attempts), 1, 100 },
+	{ "worker_streams", HD_C_UINT, HD_OFF(worker_streams), 1, 100000 },
+	{ "worker_connections", HD_C_UINT, HD_OFF(worker_connections), 1, 64 },
 };
 
 void
@@ -51,6 +64,12 @@ hd_config_defaults(struct hd_config *cfg)
 	cfg->max_body_bytes = 64 * 1024;
 	cfg->rate_limit_per_address = 100;
 	cfg->log_level = HD_LOG_INFO;
+	cfg->delivery_timeout_s = 10;
+	cfg->worker_batch = 500;
+	cfg->worker_lease_s = 60;
+	cfg->worker_max_attempts = 12;
+	cfg->worker_streams = 1000;
+	cfg->worker_connections = 4;
 }
 
 void
@@ -65,6 +84,15 @@ hd_config_free(struct hd_config *cfg)
 	free(cfg->db_password);
 	cfg->db_socket = cfg->db_host = cfg->db_name = cfg->db_user = NULL;
 	cfg->db_password = NULL;
+	free(cfg->apns_url);
+	free(cfg->apns_sandbox_url);
+	free(cfg->fcm_url);
+	free(cfg->fcm_token_url);
+	free(cfg->wns_token_url);
+	free(cfg->ca_bundle);
+	free(cfg->provider_connect_to);
+	cfg->apns_url = cfg->apns_sandbox_url = cfg->fcm_url = cfg->fcm_token_url = NULL;
+	cfg->wns_token_url = cfg->ca_bundle = cfg->provider_connect_to = NULL;
 }
 
 const char *

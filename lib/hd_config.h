@@ -24,6 +24,26 @@ struct hd_config {
 	size_t max_body_bytes;    /* larger bodies get 413 */
 	unsigned rate_limit_per_address; /* requests per second; 0 = off */
 	enum hd_log_level log_level;
+
+	/* Delivery: provider addresses (NULL: the provider's production address; see
+	 * docs/delivery.md), the CA bundle (NULL: the system's), and the worker. */
+	char *apns_url;
+	char *apns_sandbox_url;
+	char *fcm_url;
+	char *fcm_token_url;       /* NULL: the service account's token_uri */
+	char *wns_token_url;
+	char *ca_bundle;
+	/* "HOST:PORT:ADDR:PORT[,...]": where to connect for device URLs naming HOST:PORT
+	 * (Web Push endpoints, WNS channels). For test and staging stand-ins: a device URL
+	 * otherwise reaches public addresses only. */
+	char *provider_connect_to;
+	unsigned delivery_timeout_s;   /* one provider request, connecting included */
+	unsigned worker_batch;         /* deliveries claimed at once */
+	unsigned worker_lease_s;       /* a claim's lease: after it, another worker may
+	                                  take the delivery over */
+	unsigned worker_max_attempts;  /* then the delivery is rejected */
+	unsigned worker_streams;       /* provider requests in flight at once */
+	unsigned worker_connections;   /* connections per provider host */
 };
 
 /* Fills cfg with defaults. Allocates nothing. */

@@ -31,6 +31,7 @@ struct hd_db {
 	MYSQL_STMT *active;       /* statement whose result is being fetched */
 	struct hd_dbc *active_cols;
 	size_t active_ncols;
+	MYSQL_TIME active_times[HD_DB_MAX_BINDS];  /* TIME columns' buffers */
 	struct hd_db_stmt stmts[HD_DB_MAX_STMTS];
 	size_t nstmts;
 };
@@ -404,6 +405,11 @@ hd_db_query(struct hd_db *db, const char *sql, const struct hd_dbp *params,
 			b->buffer = c->buf;
 			b->buffer_length = c->cap;
 			break;
+		case HD_DBT_TIME:
+			b->buffer_type = MYSQL_TYPE_DATETIME;
+			b->buffer = &db->active_times[i];
+			b->buffer_length = sizeof(db->active_times[i]);
+			break;
 		default:
 			hd_db_discard(st);
 			return HD_ERR_INTERNAL;
@@ -449,6 +455,13 @@ hd_db_fetch(struct hd_db *db, bool *row)
 		struct hd_dbc *c = &db->active_cols[i];
 		if (c->type == HD_DBT_TEXT && c->cap && !c->is_null)
 			((char *)c->buf)[c->len] = '\0';
+		if (c->type == HD_DBT_TIME) {
+			const MYSQL_TIME *t = &db->active_times[i];
+
+			*c->num = c->is_null ? 0 : (hd_days_from_civil(t->year, (int)t->month,
+			    (int)t->day) * 86400 + t->hour * 3600 + t->minute * 60 + t->second) *
+			    HD_USEC_PER_SEC + (int64_t)t->second_part;
+		}
 	}
 	*row = true;
 	return HD_OK;

@@ -45,7 +45,8 @@ struct hd_dbp {
 #define HD_DBP_TIME(us) ((struct hd_dbp){ HD_DBT_TIME, NULL, 0, (int64_t)(us) })
 
 /* A result column. TEXT/BLOB fill buf (capacity cap; a longer value is an error) and
- * NUL-terminate TEXT; I64/U64 fill *num. */
+ * NUL-terminate TEXT; I64/U64 fill *num; TIME (a DATETIME column) fills *num with
+ * usec since the epoch. */
 struct hd_dbc {
 	enum hd_dbt type;
 	void *buf;
@@ -69,8 +70,9 @@ enum hd_err hd_db_check(struct hd_db *db);
 enum hd_err hd_db_exec(struct hd_db *db, const char *sql, const struct hd_dbp *params,
     size_t nparams, uint64_t *affected, uint64_t *insert_id);
 
-/* Runs a query and binds its columns; read rows with hd_db_fetch(), then always call
- * hd_db_done(). */
+/* Runs a query, or a CALL whose procedure ends with a SELECT, and binds its columns;
+ * read rows with hd_db_fetch(), then always call hd_db_done(), which also reads what
+ * else a CALL answers. */
 enum hd_err hd_db_query(struct hd_db *db, const char *sql, const struct hd_dbp *params,
     size_t nparams, struct hd_dbc *cols, size_t ncols);
 /* Fetches the next row into the bound columns; *row is false at the end. */

@@ -1,3 +1,4 @@
+#include <limits.h>
 #include <string.h>
 
 #include "hd_text.h"
@@ -114,6 +115,41 @@ hd_hex_encode(const unsigned char *in, size_t n, char *out)
 		out[2 * i + 1] = digits[in[i] & 0x0f];
 	}
 	out[2 * n] = '\0';
+}
+
+static const char hd_b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+long
+hd_base64url_encode(const unsigned char *in, size_t n, char *out, size_t outcap)
+{
+	size_t need, i, o = 0;
+
+	if (n / 3 >= (size_t)LONG_MAX / 4)
+		return -1;
+	need = HD_BASE64URL_LEN(n);
+	if (outcap <= need)
+		return -1;
+	for (i = 0; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = hd_b64url_alphabet[v >> 18];
+		out[o++] = hd_b64url_alphabet[(v >> 12) & 0x3f];
+		out[o++] = hd_b64url_alphabet[(v >> 6) & 0x3f];
+		out[o++] = hd_b64url_alphabet[v & 0x3f];
+	}
+	/* RFC 4648 §5 without the '=' padding: a 1-byte tail is 2 characters, a 2-byte
+	 * tail 3, their unused low bits zero. */
+	if (n - i == 1) {
+		out[o++] = hd_b64url_alphabet[in[i] >> 2];
+		out[o++] = hd_b64url_alphabet[(in[i] & 0x03) << 4];
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
+		out[o++] = hd_b64url_alphabet[v >> 10];
+		out[o++] = hd_b64url_alphabet[(v >> 4) & 0x3f];
+		out[o++] = hd_b64url_alphabet[(v << 2) & 0x3f];
+	}
+	out[o] = '\0';
+	return (long)o;
 }
 
 static int

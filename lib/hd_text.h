@@ -27,6 +27,14 @@ void hd_utf8_trim(char *s);
 /* Writes 2*n lowercase hex digits and a NUL to out (size >= 2*n+1). */
 void hd_hex_encode(const unsigned char *in, size_t n, char *out);
 
+/* The length of the unpadded base64url text for n bytes, without the NUL. */
+#define HD_BASE64URL_LEN(n) ((n) / 3 * 4 + ((n) % 3 ? (n) % 3 + 1 : 0))
+
+/* Writes the unpadded base64url (RFC 4648 §5) text of in[0..n) and a NUL to out
+ * (capacity outcap, at least HD_BASE64URL_LEN(n) + 1). Returns the text's length
+ * without the NUL, or -1 (out untouched) when it would not fit. */
+long hd_base64url_encode(const unsigned char *in, size_t n, char *out, size_t outcap);
+
 /* Decodes unpadded base64url (RFC 4648 §5) into out (capacity outcap). Returns the
  * decoded length, or -1 on a bad character, bad length or too small a buffer. */
 long hd_base64url_decode(const char *in, size_t len, unsigned char *out, size_t outcap);

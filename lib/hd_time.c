@@ -2,8 +2,7 @@
 
 #include "hd_time.h"
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t
+int64_t
 hd_days_from_civil(int64_t y, int m, int d)
 {
 	y -= m <= 2;

@@ -13,6 +13,9 @@
 /* Parses s[0..len) as an RFC 3339 date-time with a year from 1970 to 9999. Returns 0
  * and sets *usec, or -1. Fractions beyond microseconds are truncated. */
 int hd_rfc3339_parse(const char *s, size_t len, int64_t *usec);
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+int64_t hd_days_from_civil(int64_t y, int m, int d);
+
 /* Now, by the real-time clock. */
 int64_t hd_now_usec(void);
 /* Broken-down UTC fields of usec (for database DATETIME binding). */

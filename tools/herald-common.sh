@@ -4,7 +4,8 @@
 # Debian packages to build, run and test herald.
 HERALD_PACKAGES=(build-essential autoconf automake libtool pkg-config
   libfcgi-dev libjson-c-dev libxml2-dev libcurl4-openssl-dev libssl-dev libmariadb-dev
-  mariadb-server mariadb-client lighttpd apache2 spawn-fcgi curl python3 git)
+  mariadb-server mariadb-client lighttpd apache2 spawn-fcgi curl python3 git
+  python3-h2 python3-cryptography)
 
 # install_packages: apt-get install whichever of HERALD_PACKAGES is missing.
 install_packages() {

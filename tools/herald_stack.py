@@ -51,6 +51,7 @@ PROGRAMS = {
     "ops": "cgi-bin/ops.fcgi",
     "noop": "bench/noop.fcgi",
 }
+WORKER = "worker/herald-worker"
 PROCS_PER_PROGRAM = 3
 APACHE_MODULE_DIR = "/usr/lib/apache2/modules"
 WEB_USER = "www-data"  # Apache's workers run as this user when we are root
@@ -584,6 +585,31 @@ class Stack:
                                         sdir / "apache.out", marker=str(conf))
         return self._serve(name, port, start)
 
+    def start_worker(self, name="worker", program_dir=None, config=None):
+        """Start a herald-worker (its log: run_dir/<name>.log); return its Popen. Several
+        workers may run at once under different names."""
+        program = Path(program_dir or self.program_dir) / WORKER
+        if not os.access(program, os.X_OK):
+            raise StackError(f"not built: {program}")
+        log = self.run_dir / f"{name}.log"
+        def starts():
+            return tail(log, 10**6).count(" info: started")
+        before = starts()
+        env = self.program_env()
+        if config:
+            env["HERALD_CONFIG"] = str(config)
+        # The log file is the marker: it is on the worker's command line.
+        proc = self.processes.spawn(name, [str(program), "--log", str(log)], log,
+                                    marker=str(log), env=env)
+        wait_for(lambda: proc.poll() is not None or starts() > before, 30, f"{name} to start")
+        if proc.poll() is not None:
+            raise StackError(f"{name} exited at start:\n{tail(log)}")
+        return proc
+
+    def stop_worker(self, name="worker", timeout=60):
+        """SIGTERM the worker and wait until it has finished what it was sending."""
+        self.processes.stop(name, timeout=timeout)
+
     def stop_server(self, name):
         """Stop web server name and, for Apache, its spawn-fcgi programs."""
         for proc in [name] + [f"{name}-{p}" for p in PROGRAMS]:
@@ -664,8 +690,8 @@ def up(run_dir, program_dir, port):
         if port is None and previous.get("HERALD_URL"):
             port = int(previous["HERALD_URL"].rsplit(":", 1)[1])
         url = stack.start_lighttpd(port=free_port(port or 8080))
-        # Hook: the delivery worker (a later issue) starts here, as a Processes.spawn()
-        # with HERALD_CONFIG in its environment, so that `down` stops it too.
+        stack.stop_worker()
+        stack.start_worker()
     except BaseException:
         stack.stop()
         raise

@@ -29,8 +29,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-sys.path[:0] = [str(REPO / "tools"), str(HERE)]
+sys.path[:0] = [str(REPO / "tools"), str(HERE), str(REPO / "tests" / "mocks")]
 import herald_stack  # noqa: E402  (found through the path set above)
+from control import MockError, MockProviders  # noqa: E402
 
 SERVERS = ("lighttpd", "apache")
 
@@ -49,8 +50,9 @@ def source_addresses():
 class Context:
     """What a test gets: see hd.py."""
 
-    def __init__(self, stack, server, base_url, source, test_id):
+    def __init__(self, stack, server, base_url, source, test_id, mocks=None):
         self.stack = stack
+        self.mocks = mocks
         self.server = server
         self.base_url = base_url
         self.source = source
@@ -65,7 +67,8 @@ class Context:
 
     def on(self, base_url):
         """This context, for the server at base_url."""
-        return Context(self.stack, self.server, base_url, self.source, self.test_id)
+        return Context(self.stack, self.server, base_url, self.source, self.test_id,
+                       self.mocks)
 
     def request(self, method, path, body=None, headers=None, source=None, timeout=30):
         headers = dict(headers or {})
@@ -149,6 +152,7 @@ class Runner:
         self.sources = source_addresses()
         self.passed = self.failed = 0
         self.reported = set(self.sanitizer_reports())
+        self.mocks = None
 
     def sanitizer_reports(self):
         return sorted(Path(self.stack.sanitizer_logs).glob("*san.*"))
@@ -211,11 +215,24 @@ class Runner:
 
     def run_test(self, test_id, server, func):
         base = self.urls.get(server) or next(iter(self.urls.values()))
-        ctx = Context(self.stack, server, base, next(self.sources), test_id)
+        ctx = Context(self.stack, server, base, next(self.sources), test_id, self.mocks)
         self.run(test_id, lambda: func(ctx), getattr(func, "timeout", self.timeout))
 
     def run_sql(self, path):
         self.run(f"sql::{path.name}", lambda: self.stack.db.query(path.read_text()), self.timeout)
+
+
+def provider_settings(mocks):
+    """herald.conf keys that point every provider at the mock providers: their
+    addresses, their CA, and the push-service hosts of test subscriptions and channels
+    routed to them. Short leases and timeouts keep fault tests quick."""
+    return {
+        "apns_url": mocks.url(), "apns_sandbox_url": mocks.url(), "fcm_url": mocks.url(),
+        "wns_token_url": mocks.url("/wns/token"), "ca_bundle": mocks.certs["ca_cert"],
+        "provider_connect_to": ",".join(f"{host}:443:127.0.0.1:{mocks.port}"
+                                        for host in ("push.mock.test", "wns.mock.test")),
+        "delivery_timeout_s": 5, "worker_lease_s": 10,
+    }
 
 
 def main():
@@ -252,11 +269,12 @@ def main():
         try:
             stack.start_db()
             stack.db.migrate()
-            stack.write_config()
+            runner.mocks = MockProviders.start(str(run_dir / "mocks"))
+            stack.write_config(**provider_settings(runner.mocks))
             for server in servers:
                 start = stack.start_lighttpd if server == "lighttpd" else stack.start_apache
                 runner.urls[server] = start()
-        except herald_stack.StackError as e:
+        except (herald_stack.StackError, MockError, OSError) as e:
             runner.record("stack", 0, f"could not start the stack: {e}")
         else:
             print(f"stack: MariaDB {stack.db.socket}, " +
@@ -265,6 +283,8 @@ def main():
                 runner.run_test(test_id, server, func)
             for path in sql_tests:
                 runner.run_sql(path)
+        if runner.mocks:
+            runner.mocks.stop()
     # Programs that exit normally at shutdown report leaks only then.
     late = runner.new_sanitizer_reports()
     if late:

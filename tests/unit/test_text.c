@@ -232,6 +232,73 @@ test_base64url(void)
 	CHECK(key[0] == 0x04);
 }
 
+/* hd_base64url_encode: RFC 4648 §10 vectors without padding, the url-safe alphabet,
+ * the capacity rule (the NUL must fit, nothing is written otherwise) and a round trip
+ * through hd_base64url_decode for every length and tail shape. */
+static void
+test_base64url_encode(void)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *want;
+	} rows[] = {
+		{ "", 0, "" },
+		{ "f", 1, "Zg" },
+		{ "fo", 2, "Zm8" },
+		{ "foo", 3, "Zm9v" },
+		{ "foob", 4, "Zm9vYg" },
+		{ "fooba", 5, "Zm9vYmE" },
+		{ "foobar", 6, "Zm9vYmFy" },
+		{ "\xfb\xff\xbf", 3, "-_-_" },       /* '+' and '/' in standard base64 */
+		{ "\xff", 1, "_w" },
+		{ "\xff\xff", 2, "__8" },
+		{ "\0\0\0", 3, "AAAA" },
+		{ "\0", 1, "AA" },
+	};
+
+	for (size_t i = 0; i < N(rows); i++) {
+		char out[16];
+		long n;
+
+		memset(out, 'X', sizeof(out));
+		n = hd_base64url_encode((const unsigned char *)rows[i].in, rows[i].n, out,
+		    sizeof(out));
+		CHECK_MSG(n == (long)strlen(rows[i].want), "row %zu: length %ld", i, n);
+		CHECK_MSG(strcmp(out, rows[i].want) == 0, "row %zu: got '%s'", i, out);
+		CHECK_MSG((size_t)HD_BASE64URL_LEN(rows[i].n) == strlen(rows[i].want),
+		    "row %zu: HD_BASE64URL_LEN", i);
+		CHECK_MSG(out[strlen(rows[i].want) + 1] == 'X', "row %zu: wrote past the NUL",
+		    i);
+	}
+
+	/* The NUL needs room too: exactly len + 1 fits, len alone is refused untouched. */
+	char small[9];
+	memset(small, 'X', sizeof(small));
+	CHECK(hd_base64url_encode((const unsigned char *)"foobar", 6, small, 8) == -1);
+	CHECK(small[0] == 'X');
+	CHECK(hd_base64url_encode((const unsigned char *)"foobar", 6, small, 9) == 8);
+	CHECK(strcmp(small, "Zm9vYmFy") == 0);
+	CHECK(hd_base64url_encode((const unsigned char *)"", 0, small, 0) == -1);
+	CHECK(hd_base64url_encode((const unsigned char *)"", 0, small, 1) == 0 &&
+	    small[0] == '\0');
+
+	/* Every length 0..70 with every byte value taking part decodes back to itself. */
+	unsigned char bytes[70], back[70];
+	char text[HD_BASE64URL_LEN(sizeof(bytes)) + 1];
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (unsigned char)(i * 37 + 11);
+	for (size_t len = 0; len <= sizeof(bytes); len++) {
+		long n = hd_base64url_encode(bytes, len, text, sizeof(text));
+		CHECK_MSG(n == (long)HD_BASE64URL_LEN(len), "len %zu: encoded %ld", len, n);
+		CHECK_MSG(strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-_") == strlen(text), "len %zu: outside the alphabet", len);
+		CHECK_MSG(hd_base64url_decode(text, (size_t)n, back, sizeof(back)) == (long)len,
+		    "len %zu: decode", len);
+		CHECK_MSG(memcmp(back, bytes, len) == 0, "len %zu: round trip", len);
+	}
+}
+
 /* hd_ascii_ieq folds ASCII letters only and compares whole lengths. */
 static void
 test_ascii_ieq(void)
@@ -294,6 +361,7 @@ main(void)
 	test_parse_u64();
 	test_utf8_valid();
 	test_base64url();
+	test_base64url_encode();
 	test_ascii_ieq();
 	test_hex_encode();
 	UNIT_DONE();

@@ -1,0 +1,280 @@
+/*
+ * herald-worker: the delivery daemon. It claims due deliveries from the database
+ * (leases, so several workers on several hosts share one queue), sends them through
+ * the providers over HTTP/2 and records every outcome.
+ *
+ *   herald-worker [--log FILE]
+ *   herald-worker --deliver MESSAGE_ID [--wait-ms N]
+ *
+ * The second form delivers one message's due deliveries at once, waiting at most N
+ * milliseconds (default 5000), prints what became of them and exits: the synchronous
+ * path that dialects answering with delivery counts use, for operators and tests.
+ * The configuration is herald's file ($HERALD_CONFIG). SIGTERM or SIGINT: stop
+ * claiming, finish what is in flight (bounded by delivery_timeout_s), record it and
+ * exit; SIGHUP: reopen the log file and reload the configuration between batches.
+ * Nothing accepted is lost: a delivery is claimed under a lease, and one whose worker
+ * dies is claimed again when the lease ends.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hd_config.h"
+#include "hd_db.h"
+#include "hd_deliver.h"
+#include "hd_log.h"
+#include "hd_text.h"
+#include "hd_time.h"
+
+/* How long an idle worker waits before it looks for due deliveries again: scheduled
+ * messages go within this of their time. */
+#define IDLE_WAIT_MS 200
+/* How long a busy worker drives its transfers between claims and records. */
+#define BUSY_WAIT_MS 20
+#define STATS_EVERY_US (10 * HD_USEC_PER_SEC)
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void
+on_reload(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
+static int
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+		return -1;
+	sa.sa_handler = on_reload;
+	if (sigaction(SIGHUP, &sa, NULL) != 0)
+		return -1;
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int
+open_log(const char *path)
+{
+	if (path == NULL)
+		return 0;
+	if (freopen(path, "a", stderr) == NULL)
+		return -1;
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	return 0;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* One process's delivery machinery, rebuilt when the configuration is reloaded. */
+struct worker {
+	struct hd_config cfg;
+	struct hd_db *db;
+	struct hd_deliverer *deliverer;
+};
+
+static void
+worker_close(struct worker *w)
+{
+	hd_deliverer_free(w->deliverer);
+	hd_db_free(w->db);
+	hd_config_free(&w->cfg);
+	memset(w, 0, sizeof(*w));
+}
+
+static int
+worker_open(struct worker *w)
+{
+	char err[256];
+	enum hd_err rc;
+
+	memset(w, 0, sizeof(*w));
+	if (hd_config_load(&w->cfg, hd_config_path(), err, sizeof(err)) != HD_OK) {
+		hd_log_error("configuration %s: %s", hd_config_path(), err);
+		hd_config_free(&w->cfg);
+		return -1;
+	}
+	if ((rc = hd_db_new(&w->cfg, &w->db)) != HD_OK ||
+	    (rc = hd_deliverer_new(&w->cfg, w->db, &w->deliverer)) != HD_OK) {
+		hd_log_error("cannot start delivering: %s", hd_strerror(rc));
+		worker_close(w);
+		return -1;
+	}
+	hd_log_setup("herald-worker", w->cfg.log_level);
+	return 0;
+}
+
+static void
+log_stats(const struct worker *w, const char *when)
+{
+	struct hd_deliver_counts c;
+	struct hd_engine_stats s;
+
+	hd_deliverer_counts(w->deliverer, &c);
+	hd_deliverer_engine_stats(w->deliverer, &s);
+	hd_log_info("%s: delivered %llu, retrying %llu, gone %llu, rejected %llu, "
+	    "expired %llu, lost %llu; in flight %zu; %llu requests on %llu connections, "
+	    "at most %zu at once", when, (unsigned long long)c.delivered,
+	    (unsigned long long)c.queued, (unsigned long long)c.gone,
+	    (unsigned long long)c.rejected, (unsigned long long)c.expired,
+	    (unsigned long long)c.lost, hd_deliverer_in_flight(w->deliverer),
+	    (unsigned long long)s.requests, (unsigned long long)s.connections,
+	    s.max_in_flight);
+}
+
+/* Finishes in-flight work: bounded by one request's timeout and a margin. */
+static void
+worker_drain(struct worker *w)
+{
+	int wait_ms = (int)(w->cfg.delivery_timeout_s * 1000 + 2000);
+	enum hd_err rc;
+
+	/* The database may be briefly away: recording is retried until the bound. */
+	int64_t deadline = hd_now_usec() + (int64_t)wait_ms * 1000;
+
+	while ((rc = hd_deliverer_drain(w->deliverer, wait_ms)) != HD_OK &&
+	    hd_now_usec() < deadline)
+		sleep_ms(500);
+	if (rc != HD_OK)
+		hd_log_error("exiting with unrecorded outcomes (%s): those deliveries are "
+		    "claimed again when their lease ends", hd_strerror(rc));
+}
+
+static void
+worker_loop(struct worker *w, const char *log_path)
+{
+	int64_t next_stats = hd_now_usec() + STATS_EVERY_US;
+
+	while (!stop_requested) {
+		size_t room, claimed = 0, in_flight = hd_deliverer_in_flight(w->deliverer);
+		enum hd_err rc = HD_OK;
+
+		if (reload_requested) {
+			struct worker fresh;
+
+			reload_requested = 0;
+			if (open_log(log_path) != 0)
+				hd_log_error("cannot reopen %s: %s", log_path, strerror(errno));
+			if (worker_open(&fresh) == 0) {
+				worker_drain(w);
+				log_stats(w, "reloading");
+				worker_close(w);
+				*w = fresh;
+				hd_log_info("configuration reloaded");
+			} else {
+				hd_log_error("configuration not reloaded; going on with the old one");
+			}
+			continue;
+		}
+		room = w->cfg.worker_streams > in_flight ? w->cfg.worker_streams - in_flight : 0;
+		if (room > w->cfg.worker_batch)
+			room = w->cfg.worker_batch;
+		/* Claim in sizeable batches: a claim is one round trip whatever its size. */
+		if (room > 0 && (in_flight == 0 || room * 2 >= w->cfg.worker_batch))
+			rc = hd_deliverer_claim(w->deliverer, room, &claimed);
+		if (rc != HD_OK) {
+			hd_log_warn("claiming deliveries failed: %s", hd_strerror(rc));
+			sleep_ms(IDLE_WAIT_MS);
+		}
+		if (hd_deliverer_in_flight(w->deliverer) > 0 || claimed > 0)
+			rc = hd_deliverer_step(w->deliverer, BUSY_WAIT_MS);
+		else if (rc == HD_OK)
+			sleep_ms(IDLE_WAIT_MS);
+		if (rc != HD_OK)
+			sleep_ms(IDLE_WAIT_MS);
+		if (hd_now_usec() >= next_stats) {
+			log_stats(w, "so far");
+			next_stats = hd_now_usec() + STATS_EVERY_US;
+		}
+	}
+	worker_drain(w);
+	log_stats(w, "stopping");
+}
+
+static int
+deliver_one(struct worker *w, uint64_t message_id, int wait_ms)
+{
+	struct hd_deliver_counts c;
+	enum hd_err rc = hd_deliver_message(w->deliverer, message_id, wait_ms, &c);
+
+	if (rc != HD_OK) {
+		hd_log_error("message %llu: %s", (unsigned long long)message_id, hd_strerror(rc));
+		return 1;
+	}
+	printf("delivered %llu, retrying %llu, gone %llu, rejected %llu, expired %llu\n",
+	    (unsigned long long)c.delivered, (unsigned long long)c.queued,
+	    (unsigned long long)c.gone, (unsigned long long)c.rejected,
+	    (unsigned long long)c.expired);
+	return 0;
+}
+
+static int
+parse_number(const char *s, uint64_t max, uint64_t *out)
+{
+	return hd_parse_u64(s, strlen(s), out) == 0 && *out <= max ? 0 : -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *log_path = NULL;
+	uint64_t message_id = 0, wait_ms = 5000;
+	struct worker w;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
+			log_path = argv[++i];
+		} else if (strcmp(argv[i], "--deliver") == 0 && i + 1 < argc &&
+		    parse_number(argv[i + 1], UINT64_MAX, &message_id) == 0 && message_id > 0) {
+			i++;
+		} else if (strcmp(argv[i], "--wait-ms") == 0 && i + 1 < argc &&
+		    parse_number(argv[i + 1], 600000, &wait_ms) == 0) {
+			i++;
+		} else {
+			fprintf(stderr, "usage: herald-worker [--log FILE]\n"
+			    "       herald-worker --deliver MESSAGE_ID [--wait-ms N]\n");
+			return 2;
+		}
+	}
+	hd_log_setup("herald-worker", HD_LOG_INFO);
+	if (open_log(log_path) != 0) {
+		fprintf(stderr, "herald-worker: cannot open %s: %s\n", log_path, strerror(errno));
+		return 1;
+	}
+	if (install_signals() != 0 || worker_open(&w) != 0)
+		return 1;
+	if (message_id != 0) {
+		rc = deliver_one(&w, message_id, (int)wait_ms);
+		worker_close(&w);
+		return rc;
+	}
+	hd_log_info("started");
+	worker_loop(&w, log_path);
+	worker_close(&w);
+	return 0;
+}
