@@ -712,6 +712,9 @@ Send a push to the demo user user_123 (one iOS device):
 
   {demo_curl(values)}
 
+herald-worker delivers it; the demo app has no provider credentials, so the delivery
+ends rejected, and nothing leaves this machine (docs/delivery.md: credentials).
+
 These values, as shell variables: . {env_path}
 Stop everything with: tools/herald-local down""")
 

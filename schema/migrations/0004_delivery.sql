@@ -238,13 +238,15 @@ BEGIN
                ELSE 0
              END
         FROM hd_claim_batch b
-        JOIN deliveries d ON d.id = b.id
-        JOIN messages m ON m.id = d.message_id
+        STRAIGHT_JOIN deliveries d ON d.id = b.id
+        STRAIGHT_JOIN messages m ON m.id = d.message_id
         LEFT JOIN devices v ON v.id = d.device_id;
 
-    -- Every assignment reads only f and the column it sets: MariaDB does not promise an
-    -- order for the assignments of a multi-table UPDATE.
-    UPDATE deliveries d JOIN hd_claim_fate f ON f.id = d.id
+    -- STRAIGHT_JOIN: driven from the batch, the update locks only the claimed rows;
+    -- driven from deliveries (the optimizer's choice on small tables) it would lock,
+    -- or wait for, every row it reads. Every assignment reads only f and the column
+    -- it sets: MariaDB does not promise an order for a multi-table UPDATE's.
+    UPDATE hd_claim_fate f STRAIGHT_JOIN deliveries d ON d.id = f.id
        SET d.state = ELT(f.fate + 1, 'sending', 'expired', 'gone', 'gone', 'gone'),
            d.reason = CASE f.fate
                         WHEN 0 THEN d.reason
@@ -276,9 +278,9 @@ BEGIN
            (SELECT MAX(c.updated_at) FROM app_credentials c WHERE c.app_id = d.app_id)
                                                      AS creds_updated_at
       FROM hd_claim_fate f
-      JOIN deliveries d ON d.id = f.id
-      JOIN messages m ON m.id = d.message_id
-      JOIN devices v ON v.id = d.device_id
+      STRAIGHT_JOIN deliveries d ON d.id = f.id
+      STRAIGHT_JOIN messages m ON m.id = d.message_id
+      STRAIGHT_JOIN devices v ON v.id = d.device_id
      WHERE f.fate = 0
      ORDER BY d.priority DESC, d.due_at, d.id;
   END;

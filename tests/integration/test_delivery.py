@@ -7,7 +7,9 @@ headers, sizes; a request they refuse is answered with the real error, which the
 tests would see as a rejected or retried delivery instead of a delivered one."""
 import base64
 import json
+import signal
 import subprocess
+import time
 
 import herald_stack
 
@@ -246,3 +248,34 @@ def test_deliver_now_leaves_what_is_slower_than_its_wait_to_the_worker(ctx):
     with worker(ctx):
         [(state, attempts, _, _)] = wait_states(ctx, message).values()
     assert (state, attempts) == ("delivered", "2")
+
+
+# --- signals -------------------------------------------------------------------------
+
+@once
+def test_sighup_reopens_the_log_and_reloads_the_configuration(ctx):
+    """A rotated log is reopened at its path, and a changed log_level takes effect."""
+    f = fresh_fixture(ctx)
+    set_credentials(ctx, f, "apns")
+    add_device(ctx, f, "ios")
+    config = ctx.stack.run_dir / "hup.conf"
+    config.write_text(ctx.stack.config_path.read_text())
+    proc = ctx.stack.start_worker("hup-worker", config=config)
+    log = ctx.stack.run_dir / "hup-worker.log"
+    try:
+        log.rename(log.with_suffix(".log.1"))
+        config.write_text(config.read_text().replace("log_level = info", "log_level = debug"))
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "configuration reloaded" not in (log.read_text() if log.exists() else ""):
+            assert time.monotonic() < deadline, "no reload logged in the reopened log"
+            time.sleep(0.1)
+        push(ctx, f)
+        wait_states(ctx, last_message(ctx, f))
+        deadline = time.monotonic() + 10
+        while " debug: delivery " not in log.read_text():
+            assert time.monotonic() < deadline, "no debug line after the reload"
+            time.sleep(0.1)
+    finally:
+        ctx.stack.stop_worker("hup-worker")
+    assert "stopping:" in log.read_text()
