@@ -48,7 +48,6 @@ push(struct hd_call *call)
 	struct hd_send_result res;
 	json_object *doc;
 	enum hd_problem p;
-	enum hd_err err;
 
 	if (m.schedule_at > hd_now_usec() + SCHEDULE_MAX_AHEAD_USEC)
 		return hd_refuse(&call->why, HD_P_OUT_OF_RANGE, "schedule_at",
@@ -56,8 +55,8 @@ push(struct hd_call *call)
 	if (v[F_EXTRA_DATA].present)
 		m.data_json = json_object_to_json_string_ext(v[F_EXTRA_DATA].obj,
 		    JSON_C_TO_STRING_PLAIN);
-	if ((err = hd_send(call->ctx->db, &call->who, &t, &m, &res)) != HD_OK)
-		return hd_fail(call, err);
+	if ((p = hd_send_call(call, &t, &m, &res)) != HD_P_NONE)
+		return p;
 	if ((p = hd_refuse_send(call, &res, HD_P_NO_DEVICES)) != HD_P_NONE)
 		return p;
 	if ((doc = json_object_new_object()) == NULL)

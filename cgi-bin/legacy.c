@@ -72,7 +72,6 @@ push(struct hd_call *call)
 	struct hd_send_result res;
 	json_object *doc;
 	enum hd_problem p;
-	enum hd_err err;
 
 	if (m.title == NULL && m.body == NULL)
 		return hd_refuse(&call->why, HD_P_MISSING_FIELD, "Title",
@@ -86,8 +85,8 @@ push(struct hd_call *call)
 		    v[F_USER_EXTERNAL_ID].len };
 	else
 		t = (struct hd_target){ HD_BY_EMAIL, v[F_USER_EMAIL].s, v[F_USER_EMAIL].len };
-	if ((err = hd_send(call->ctx->db, &call->who, &t, &m, &res)) != HD_OK)
-		return hd_fail(call, err);
+	if ((p = hd_send_call(call, &t, &m, &res)) != HD_P_NONE)
+		return p;
 	if ((p = hd_refuse_send(call, &res, HD_P_USER_NOT_FOUND)) != HD_P_NONE)
 		return p;
 	if ((doc = json_object_new_object()) == NULL)

@@ -39,6 +39,7 @@ static const struct hd_ckey hd_ckeys[] = {
 	{ "max_body_bytes", HD_C_SIZE, HD_OFF(max_body_bytes), 1024, 64 * 1024 * 1024 },
 	{ "rate_limit_per_address", HD_C_UINT, HD_OFF(rate_limit_per_address), 0, 1000000 },
 	{ "log_level", HD_C_LOGLEVEL, HD_OFF(log_level), 0, 0 },
+	{ "max_queue_backlog", HD_C_UINT, HD_OFF(max_queue_backlog), 0, 1000000000 },
 	{ "apns_url", HD_C_STR, HD_OFF(apns_url), 0, 0 },
 	{ "apns_sandbox_url", HD_C_STR, HD_OFF(apns_sandbox_url), 0, 0 },
 	{ "fcm_url", HD_C_STR, HD_OFF(fcm_url), 0, 0 },

@@ -23,6 +23,8 @@ struct hd_config {
 	                                included: a hung database answers 503 after it */
 	size_t max_body_bytes;    /* larger bodies get 413 */
 	unsigned rate_limit_per_address; /* requests per second; 0 = off */
+	unsigned max_queue_backlog; /* due queued deliveries above which sends answer 503;
+	                               0 = no limit */
 	enum hd_log_level log_level;
 
 	/* Delivery: provider addresses (NULL: the provider's production address; see

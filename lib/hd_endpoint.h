@@ -97,11 +97,19 @@ void hd_answer(struct hd_call *call, int status, json_object *doc);
 /* Adds a header line to the answer (name and value must be trusted text). */
 enum hd_err hd_answer_header(struct hd_call *call, const char *name, const char *value);
 struct hd_send_result;
+struct hd_target;
+struct hd_message;
 /* The refusal a send's result calls for (push disabled, quota spent, no user or no
  * device), or HD_P_NONE when it stored the message. no_user names the problem for an
  * unknown user: dialects that do not tell it apart pass HD_P_NO_DEVICES. */
 enum hd_problem hd_refuse_send(struct hd_call *call, const struct hd_send_result *res,
     enum hd_problem no_user);
+/* Sends m to t for the caller (hd_send), unless the queue backlog is over the
+ * configured limit: then nothing is stored and the answer is 503. Returns
+ * HD_P_NONE with res filled, or the refusal to answer (503 also for an unreachable
+ * database). */
+enum hd_problem hd_send_call(struct hd_call *call, const struct hd_target *t,
+    const struct hd_message *m, struct hd_send_result *res);
 /* Maps a library error to a refusal (503 for an unreachable database, else 500). */
 enum hd_problem hd_fail(struct hd_call *call, enum hd_err err);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hd_backlog.h"
 #include "hd_endpoint.h"
 #include "hd_log.h"
 #include "hd_send.h"
@@ -103,6 +104,24 @@ hd_refuse_send(struct hd_call *call, const struct hd_send_result *res,
 		    "no user matches the given identifier");
 	return hd_refuse(&call->why, HD_P_NO_DEVICES, NULL,
 	    "no devices with push permission found for this user");
+}
+
+enum hd_problem
+hd_send_call(struct hd_call *call, const struct hd_target *t, const struct hd_message *m,
+    struct hd_send_result *res)
+{
+	unsigned limit = call->ctx->cfg.max_queue_backlog;
+	bool over = false;
+	enum hd_err err;
+
+	if (limit > 0 && (err = hd_backlog_over(call->ctx->db, limit, &over)) != HD_OK)
+		return hd_fail(call, err);
+	if (over)
+		return hd_refuse(&call->why, HD_P_UNAVAILABLE, NULL,
+		    "the delivery queue is over its limit; retry after a short delay");
+	if ((err = hd_send(call->ctx->db, &call->who, t, m, res)) != HD_OK)
+		return hd_fail(call, err);
+	return HD_P_NONE;
 }
 
 enum hd_problem

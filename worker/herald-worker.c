@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hd_backlog.h"
 #include "hd_config.h"
 #include "hd_db.h"
 #include "hd_deliver.h"
@@ -36,6 +37,8 @@
 /* How long a busy worker drives its transfers between claims and records. */
 #define BUSY_WAIT_MS 20
 #define STATS_EVERY_US (10 * HD_USEC_PER_SEC)
+/* How often the queue backlog is measured for the send path's overload check. */
+#define BACKLOG_EVERY_US HD_USEC_PER_SEC
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -167,7 +170,7 @@ worker_drain(struct worker *w)
 static void
 worker_loop(struct worker *w, const char *log_path)
 {
-	int64_t next_stats = hd_now_usec() + STATS_EVERY_US;
+	int64_t next_stats = hd_now_usec() + STATS_EVERY_US, next_backlog = 0;
 
 	while (!stop_requested) {
 		size_t room, claimed = 0, in_flight = hd_deliverer_in_flight(w->deliverer);
@@ -206,6 +209,11 @@ worker_loop(struct worker *w, const char *log_path)
 			sleep_ms(IDLE_WAIT_MS);
 		if (rc != HD_OK)
 			sleep_ms(IDLE_WAIT_MS);
+		if (w->cfg.max_queue_backlog > 0 && hd_now_usec() >= next_backlog) {
+			if ((rc = hd_backlog_measure(w->db, w->cfg.max_queue_backlog)) != HD_OK)
+				hd_log_warn("measuring the queue backlog failed: %s", hd_strerror(rc));
+			next_backlog = hd_now_usec() + BACKLOG_EVERY_US;
+		}
 		if (hd_now_usec() >= next_stats) {
 			log_stats(w, "so far");
 			next_stats = hd_now_usec() + STATS_EVERY_US;

@@ -127,8 +127,8 @@ DELIMITER //
 -- itself (so it refuses to run inside one). Candidates are queued deliveries that
 -- are due and sending ones whose lease has run out, highest priority first, then
 -- the longest due; with p_message_id only that message's (a synchronous send), else
--- any. Rows locked by a concurrent claim are skipped, never waited for nor taken
--- twice. Of the candidates:
+-- any. Rows locked by a concurrent claim are skipped, never taken twice. Of the
+-- candidates:
 --   * those whose message expired (ttl_s > 0 and schedule_at + ttl_s is past)
 --     become 'expired';
 --   * those whose device is gone (no row, status not 'active', no push permission)
@@ -140,15 +140,17 @@ DELIMITER //
 -- attempts count), app_id, platform, token, p256dh, auth_secret, title, body, data,
 -- sound, priority, expires_at (schedule_at + ttl_s; NULL without a TTL), extras,
 -- creds_updated_at (latest app_credentials.updated_at of the app, NULL when none).
--- A deadlock (Galera: a certification conflict) rolls back and signals 1213: the
--- caller calls again.
+-- A deadlock (Galera: a certification conflict) is retried here up to 5 times; only
+-- then does it reach the caller as error 1213, with nothing claimed.
 CREATE OR REPLACE PROCEDURE hd_claim_deliveries(IN p_owner CHAR(32),
                                                 IN p_lease_s INT,
                                                 IN p_limit INT,
                                                 IN p_message_id BIGINT UNSIGNED)
   MODIFIES SQL DATA
 BEGIN
-  DECLARE v_now DATETIME(6) DEFAULT UTC_TIMESTAMP(6);
+  DECLARE c_max_tries INT DEFAULT 5;
+  DECLARE v_tries INT DEFAULT 0;
+  DECLARE v_now DATETIME(6);
   DECLARE v_extra INT;
 
   IF p_owner IS NULL OR TRIM(p_owner) = '' THEN
@@ -166,124 +168,140 @@ BEGIN
     CALL hd_internal_fail('hd_claim_deliveries: call it outside a transaction (it commits its claim)');
   END IF;
 
-  BEGIN
-    -- Declared here, after the checks: a refusal must not roll back the caller's work.
-    DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
+  -- Kept for the connection's life: a claim runs thousands of times a minute, and a
+  -- MEMORY temporary table is private to the connection and never replicated.
+  -- hd_claim_batch: the rows locked; hd_claim_fate: what becomes of them, 0 sending,
+  -- 1 expired, 2 no device or unregistered, 3 device not active, 4 no permission.
+  CREATE TEMPORARY TABLE IF NOT EXISTS hd_claim_batch (
+    id        BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+    priority  TINYINT UNSIGNED NOT NULL,
+    due_at    DATETIME(6) NOT NULL
+  ) ENGINE=MEMORY;
+  CREATE TEMPORARY TABLE IF NOT EXISTS hd_claim_fate (
+    id        BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+    fate      TINYINT UNSIGNED NOT NULL
+  ) ENGINE=MEMORY;
 
-    -- Kept for the connection's life: a claim runs thousands of times a minute, and a
-    -- MEMORY temporary table is private to the connection and never replicated.
-    -- hd_claim_batch: the rows locked; hd_claim_fate: what becomes of them, 0 sending,
-    -- 1 expired, 2 no device or unregistered, 3 device not active, 4 no permission.
-    CREATE TEMPORARY TABLE IF NOT EXISTS hd_claim_batch (
-      id        BIGINT UNSIGNED NOT NULL PRIMARY KEY,
-      priority  TINYINT UNSIGNED NOT NULL,
-      due_at    DATETIME(6) NOT NULL
-    ) ENGINE=MEMORY;
-    CREATE TEMPORARY TABLE IF NOT EXISTS hd_claim_fate (
-      id        BIGINT UNSIGNED NOT NULL PRIMARY KEY,
-      fate      TINYINT UNSIGNED NOT NULL
-    ) ENGINE=MEMORY;
-    DELETE FROM hd_claim_batch;
-    DELETE FROM hd_claim_fate;
+  -- InnoDB rolls a deadlock victim back whole, so an attempt that fails leaves
+  -- nothing claimed, and the next one starts afresh (the MEMORY tables, which no
+  -- rollback empties, are emptied first). Rare deadlocks between concurrent claims
+  -- do happen even with SKIP LOCKED, and Galera reports conflicts the same way.
+  attempt: LOOP
+    BEGIN
+      DECLARE EXIT HANDLER FOR 1213
+      BEGIN
+        ROLLBACK;
+        SET v_tries = v_tries + 1;
+        IF v_tries >= c_max_tries THEN
+          RESIGNAL;
+        END IF;
+      END;
+      -- Declared here, after the checks: a refusal must not roll back the caller's work.
+      DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
 
-    -- READ COMMITTED: the locking reads below then lock only the rows they return, not
-    -- the gaps between them, so concurrent sends can insert new deliveries meanwhile.
-    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
-    START TRANSACTION;
-    IF p_message_id IS NOT NULL THEN
-      INSERT INTO hd_claim_batch (id, priority, due_at)
-        SELECT id, priority, due_at FROM deliveries
-         WHERE message_id = p_message_id
-           AND ((state = 'queued' AND due_at <= v_now)
-                OR (state = 'sending' AND lease_until < v_now))
-         ORDER BY priority DESC, due_at, id
-         LIMIT p_limit
-           FOR UPDATE SKIP LOCKED;
-    ELSE
-      INSERT INTO hd_claim_batch (id, priority, due_at)
-        SELECT id, priority, due_at FROM deliveries FORCE INDEX (deliveries_lease)
-         WHERE state = 'sending' AND lease_until < v_now
-         ORDER BY priority DESC, due_at, id
-         LIMIT p_limit
-           FOR UPDATE SKIP LOCKED;
-      -- The IN list makes one due_at range per priority (above 10, outside herald's
-      -- 1..10, one range for the rest), read in index order: scheduled rows that are
-      -- not due yet are never read, and no sort is needed before LIMIT stops the scan.
-      INSERT INTO hd_claim_batch (id, priority, due_at)
-        SELECT id, priority, due_at FROM deliveries FORCE INDEX (deliveries_claim)
-         WHERE state = 'queued'
-           AND (priority > 10 OR priority IN (10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0))
-           AND due_at <= v_now
-         ORDER BY priority DESC, due_at
-         LIMIT p_limit
-           FOR UPDATE SKIP LOCKED;
-      -- Both kinds together may exceed the limit: keep the first p_limit. The rows
-      -- dropped stay locked until the commit, and go to the next claim.
-      SET v_extra = (SELECT COUNT(*) FROM hd_claim_batch) - p_limit;
-      IF v_extra > 0 THEN
-        DELETE FROM hd_claim_batch ORDER BY priority, due_at DESC, id DESC LIMIT v_extra;
+      DELETE FROM hd_claim_batch;
+      DELETE FROM hd_claim_fate;
+      SET v_now = UTC_TIMESTAMP(6);
+      -- READ COMMITTED: the locking reads below then lock only the rows they return,
+      -- not the gaps between them, so concurrent sends can insert new deliveries.
+      SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+      START TRANSACTION;
+      IF p_message_id IS NOT NULL THEN
+        INSERT INTO hd_claim_batch (id, priority, due_at)
+          SELECT id, priority, due_at FROM deliveries
+           WHERE message_id = p_message_id
+             AND ((state = 'queued' AND due_at <= v_now)
+                  OR (state = 'sending' AND lease_until < v_now))
+           ORDER BY priority DESC, due_at, id
+           LIMIT p_limit
+             FOR UPDATE SKIP LOCKED;
+      ELSE
+        INSERT INTO hd_claim_batch (id, priority, due_at)
+          SELECT id, priority, due_at FROM deliveries FORCE INDEX (deliveries_lease)
+           WHERE state = 'sending' AND lease_until < v_now
+           ORDER BY priority DESC, due_at, id
+           LIMIT p_limit
+             FOR UPDATE SKIP LOCKED;
+        -- The IN list makes one due_at range per priority (above 10, outside herald's
+        -- 1..10, one range for the rest), read in index order: scheduled rows that are
+        -- not due yet are never read, and no sort is needed before LIMIT ends the scan.
+        INSERT INTO hd_claim_batch (id, priority, due_at)
+          SELECT id, priority, due_at FROM deliveries FORCE INDEX (deliveries_claim)
+           WHERE state = 'queued'
+             AND (priority > 10 OR priority IN (10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0))
+             AND due_at <= v_now
+           ORDER BY priority DESC, due_at
+           LIMIT p_limit
+             FOR UPDATE SKIP LOCKED;
+        -- Both kinds together may exceed the limit: keep the first p_limit. The rows
+        -- dropped stay locked until the commit, and go to the next claim.
+        SET v_extra = (SELECT COUNT(*) FROM hd_claim_batch) - p_limit;
+        IF v_extra > 0 THEN
+          DELETE FROM hd_claim_batch ORDER BY priority, due_at DESC, id DESC LIMIT v_extra;
+        END IF;
       END IF;
-    END IF;
 
-    -- A plain INSERT ... SELECT: under READ COMMITTED it reads messages and devices
-    -- without locking them (a multi-table UPDATE would take shared locks, and wait
-    -- for every device registration or finished batch touching those rows).
-    INSERT INTO hd_claim_fate (id, fate)
-      SELECT b.id,
-             CASE
-               WHEN m.ttl_s > 0 AND v_now > m.schedule_at + INTERVAL m.ttl_s SECOND THEN 1
-               WHEN v.id IS NULL OR v.status = 'unregistered' THEN 2
-               WHEN v.status <> 'active' THEN 3
-               WHEN v.push_permission = 0 THEN 4
-               ELSE 0
-             END
-        FROM hd_claim_batch b
-        STRAIGHT_JOIN deliveries d ON d.id = b.id
-        STRAIGHT_JOIN messages m ON m.id = d.message_id
-        LEFT JOIN devices v ON v.id = d.device_id;
+      -- A plain INSERT ... SELECT: under READ COMMITTED it reads messages and devices
+      -- without locking them (a multi-table UPDATE would take shared locks, and wait
+      -- for every device registration or finished batch touching those rows).
+      INSERT INTO hd_claim_fate (id, fate)
+        SELECT b.id,
+               CASE
+                 WHEN m.ttl_s > 0 AND v_now > m.schedule_at + INTERVAL m.ttl_s SECOND THEN 1
+                 WHEN v.id IS NULL OR v.status = 'unregistered' THEN 2
+                 WHEN v.status <> 'active' THEN 3
+                 WHEN v.push_permission = 0 THEN 4
+                 ELSE 0
+               END
+          FROM hd_claim_batch b
+          STRAIGHT_JOIN deliveries d ON d.id = b.id
+          STRAIGHT_JOIN messages m ON m.id = d.message_id
+          LEFT JOIN devices v ON v.id = d.device_id;
 
-    -- STRAIGHT_JOIN: driven from the batch, the update locks only the claimed rows;
-    -- driven from deliveries (the optimizer's choice on small tables) it would lock,
-    -- or wait for, every row it reads. Every assignment reads only f and the column
-    -- it sets: MariaDB does not promise an order for a multi-table UPDATE's.
-    UPDATE hd_claim_fate f STRAIGHT_JOIN deliveries d ON d.id = f.id
-       SET d.state = ELT(f.fate + 1, 'sending', 'expired', 'gone', 'gone', 'gone'),
-           d.reason = CASE f.fate
-                        WHEN 0 THEN d.reason
-                        WHEN 1 THEN 'ttl expired before delivery'
-                        WHEN 2 THEN 'device unregistered'
-                        WHEN 3 THEN 'device not active'
-                        ELSE 'device has no push permission'
-                      END,
-           d.attempts = d.attempts + (f.fate = 0),
-           d.last_attempt_at = IF(f.fate = 0, v_now, d.last_attempt_at),
-           d.lease_owner = IF(f.fate = 0, p_owner, NULL),
-           d.lease_until = IF(f.fate = 0, v_now + INTERVAL p_lease_s SECOND, NULL);
-    COMMIT;
+      -- STRAIGHT_JOIN: driven from the batch, the update locks only the claimed rows;
+      -- driven from deliveries (the optimizer's choice on small tables) it would lock,
+      -- or wait for, every row it reads. Every assignment reads only f and the column
+      -- it sets: MariaDB does not promise an order for a multi-table UPDATE's.
+      UPDATE hd_claim_fate f STRAIGHT_JOIN deliveries d ON d.id = f.id
+         SET d.state = ELT(f.fate + 1, 'sending', 'expired', 'gone', 'gone', 'gone'),
+             d.reason = CASE f.fate
+                          WHEN 0 THEN d.reason
+                          WHEN 1 THEN 'ttl expired before delivery'
+                          WHEN 2 THEN 'device unregistered'
+                          WHEN 3 THEN 'device not active'
+                          ELSE 'device has no push permission'
+                        END,
+             d.attempts = d.attempts + (f.fate = 0),
+             d.last_attempt_at = IF(f.fate = 0, v_now, d.last_attempt_at),
+             d.lease_owner = IF(f.fate = 0, p_owner, NULL),
+             d.lease_until = IF(f.fate = 0, v_now + INTERVAL p_lease_s SECOND, NULL);
+      COMMIT;
+      LEAVE attempt;
+    END;
+  END LOOP attempt;
 
-    SELECT d.id                                      AS delivery_id,
-           d.attempts                                AS attempt,
-           d.app_id                                  AS app_id,
-           v.platform                                AS platform,
-           v.token                                   AS token,
-           v.p256dh                                  AS p256dh,
-           v.auth_secret                             AS auth_secret,
-           m.title                                   AS title,
-           m.body                                    AS body,
-           m.data                                    AS data,
-           m.sound                                   AS sound,
-           d.priority                                AS priority,
-           m.schedule_at + INTERVAL m.ttl_s SECOND   AS expires_at,
-           m.extras                                  AS extras,
-           (SELECT MAX(c.updated_at) FROM app_credentials c WHERE c.app_id = d.app_id)
-                                                     AS creds_updated_at
-      FROM hd_claim_fate f
-      STRAIGHT_JOIN deliveries d ON d.id = f.id
-      STRAIGHT_JOIN messages m ON m.id = d.message_id
-      STRAIGHT_JOIN devices v ON v.id = d.device_id
-     WHERE f.fate = 0
-     ORDER BY d.priority DESC, d.due_at, d.id;
-  END;
+  SELECT d.id                                      AS delivery_id,
+         d.attempts                                AS attempt,
+         d.app_id                                  AS app_id,
+         v.platform                                AS platform,
+         v.token                                   AS token,
+         v.p256dh                                  AS p256dh,
+         v.auth_secret                             AS auth_secret,
+         m.title                                   AS title,
+         m.body                                    AS body,
+         m.data                                    AS data,
+         m.sound                                   AS sound,
+         d.priority                                AS priority,
+         m.schedule_at + INTERVAL m.ttl_s SECOND   AS expires_at,
+         m.extras                                  AS extras,
+         (SELECT MAX(c.updated_at) FROM app_credentials c WHERE c.app_id = d.app_id)
+                                                   AS creds_updated_at
+    FROM hd_claim_fate f
+    STRAIGHT_JOIN deliveries d ON d.id = f.id
+    STRAIGHT_JOIN messages m ON m.id = d.message_id
+    STRAIGHT_JOIN devices v ON v.id = d.device_id
+   WHERE f.fate = 0
+   ORDER BY d.priority DESC, d.due_at, d.id;
 END //
 
 -- hd_finish_delivery: records the outcome of delivery p_id's current attempt by

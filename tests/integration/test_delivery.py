@@ -279,3 +279,62 @@ def test_sighup_reopens_the_log_and_reloads_the_configuration(ctx):
     finally:
         ctx.stack.stop_worker("hup-worker")
     assert "stopping:" in log.read_text()
+
+
+# --- overload: the queue backlog -----------------------------------------------------
+
+def configured_backlog_limit(ctx):
+    for line in ctx.stack.config_path.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "max_queue_backlog":
+            return int(value)
+    raise AssertionError("the test configuration sets no max_queue_backlog")
+
+
+def message_count(ctx, f):
+    return int(ctx.db.query(f"SELECT COUNT(*) FROM messages WHERE app_id = {f.app_id}")[0][0])
+
+
+def test_sends_answer_503_at_once_while_the_queue_backlog_is_over_its_limit(ctx):
+    limit = configured_backlog_limit(ctx)
+    f = ctx.fixture()
+    filler = ctx.fixture()
+    # A backlog of limit + 1 due deliveries, measured as a worker measures it.
+    ctx.db.query(
+        "INSERT INTO messages (app_id, source, title, body, schedule_at)"
+        f" VALUES ({filler.app_id}, 'developer', 'backlog', 'backlog', NOW(6));"
+        "SET @m = LAST_INSERT_ID();"
+        "INSERT INTO deliveries (message_id, device_id, app_id, priority, due_at)"
+        f" SELECT @m, seq, {filler.app_id}, 5, NOW(6) - INTERVAL 1 SECOND"
+        f" FROM seq_1_to_{limit + 1};"
+        f"CALL hd_measure_backlog({limit + 1})")
+    try:
+        started = time.monotonic()
+        status, headers, body = ctx.request(
+            "POST", "/developer/push", {"app_user_id": f.user, "title": "t", "body": "b"},
+            headers={"X-Server-Key": f.server_key})
+        assert time.monotonic() - started < 1
+        assert status == 503 and headers.get("retry-after") == "1", (status, headers, body)
+        assert json.loads(body)["error"]["code"] == "unavailable", body
+        legacy = {"CompanyId": f.company_id, "IntegrationKey": f.integration_key,
+                  "UserExternalId": f.user, "Title": "t", "Body": "b"}
+        status, headers, body = ctx.request("POST", "/api/v2/push?format=json", legacy)
+        assert status == 503 and headers.get("retry-after") == "1", (status, body)
+        assert message_count(ctx, f) == 0
+    finally:
+        ctx.db.query(f"DELETE FROM deliveries WHERE app_id = {filler.app_id};"
+                     f"DELETE FROM messages WHERE app_id = {filler.app_id};"
+                     f"CALL hd_measure_backlog({limit + 1})")
+    status, _, body = ctx.request("POST", "/developer/push",
+                                  {"app_user_id": f.user, "title": "t", "body": "b"},
+                                  headers={"X-Server-Key": f.server_key})
+    assert status == 201 and message_count(ctx, f) == 1, (status, body)
+
+
+@once
+def test_a_running_worker_keeps_the_backlog_measurement_fresh(ctx):
+    with worker(ctx):
+        time.sleep(1.5)
+        [(age,)] = ctx.db.query("SELECT TIMESTAMPDIFF(MICROSECOND, measured_at, NOW(6))"
+                                " FROM queue_backlog WHERE id = 1")
+    assert 0 <= int(age) < 1_500_000, age
