@@ -51,7 +51,59 @@ test_defaults(void)
 	    c.db_user == NULL && c.db_password == NULL);
 	CHECK(c.db_port == 3306 && c.db_timeout_s == 1 && c.max_body_bytes == 64 * 1024);
 	CHECK(c.rate_limit_per_address == 100 && c.log_level == HD_LOG_INFO);
+	CHECK(c.max_queue_backlog == 0 && c.apns_url == NULL && c.apns_sandbox_url == NULL &&
+	    c.fcm_url == NULL && c.fcm_token_url == NULL && c.wns_token_url == NULL &&
+	    c.ca_bundle == NULL && c.provider_connect_to == NULL);
+	CHECK(c.delivery_timeout_s == 10 && c.worker_batch == 500 && c.worker_lease_s == 60 &&
+	    c.worker_max_attempts == 12 && c.worker_streams == 1000 && c.worker_connections == 4);
 	hd_config_free(&c);
+}
+
+/* The delivery keys: provider addresses, routing for test stand-ins, worker limits. */
+static void
+test_delivery_keys(void)
+{
+	static const char text[] =
+	    "db_name = herald\n"
+	    "max_queue_backlog = 250000\n"
+	    "apns_url = https://127.0.0.1:8443\n"
+	    "apns_sandbox_url = https://sandbox.example\n"
+	    "fcm_url = https://fcm.example\n"
+	    "fcm_token_url = https://fcm.example/token\n"
+	    "wns_token_url = https://wns.example/token\n"
+	    "ca_bundle = /etc/herald/ca.pem\n"
+	    "provider_connect_to = push.test:443:127.0.0.1:8443,wns.test:443:[::1]:9443\n"
+	    "delivery_timeout_s = 300\n"
+	    "worker_batch = 10000\n"
+	    "worker_lease_s = 5\n"
+	    "worker_max_attempts = 1\n"
+	    "worker_streams = 100000\n"
+	    "worker_connections = 64\n";
+	static const char *const bad[] = { "delivery_timeout_s = 0", "delivery_timeout_s = 301",
+		"worker_batch = 0", "worker_batch = 10001", "worker_lease_s = 4",
+		"worker_lease_s = 3601", "worker_max_attempts = 0", "worker_max_attempts = 101",
+		"worker_streams = 0", "worker_connections = 65", "max_queue_backlog = 1000000001",
+		"apns_url =" };
+	struct hd_config c;
+	char err[256], line[128];
+
+	CHECK_MSG(parse(&c, text, err, sizeof(err)) == HD_OK, "%s", err);
+	CHECK(c.max_queue_backlog == 250000);
+	CHECK(c.apns_url && strcmp(c.apns_url, "https://127.0.0.1:8443") == 0);
+	CHECK(c.apns_sandbox_url && strcmp(c.apns_sandbox_url, "https://sandbox.example") == 0);
+	CHECK(c.fcm_url && c.fcm_token_url && c.wns_token_url && c.ca_bundle);
+	CHECK(c.provider_connect_to &&
+	    strcmp(c.provider_connect_to, "push.test:443:127.0.0.1:8443,wns.test:443:[::1]:9443") == 0);
+	CHECK(c.delivery_timeout_s == 300 && c.worker_batch == 10000 && c.worker_lease_s == 5);
+	CHECK(c.worker_max_attempts == 1 && c.worker_streams == 100000 &&
+	    c.worker_connections == 64);
+	hd_config_free(&c);
+	CHECK(c.apns_url == NULL && c.provider_connect_to == NULL && c.ca_bundle == NULL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "db_name = x\n%s\n", bad[i]);
+		CHECK_MSG(parse(&c, line, err, sizeof(err)) == HD_ERR_CONFIG, "%s", bad[i]);
+		hd_config_free(&c);
+	}
 }
 
 /* Every key, with comments, blank lines, indentation, CRLF and no final newline. */
@@ -312,6 +364,7 @@ main(void)
 		return 99;
 	}
 	test_defaults();
+	test_delivery_keys();
 	test_good();
 	test_bad();
 	test_password_file();
