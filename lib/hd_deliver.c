@@ -34,6 +34,9 @@ struct hd_item {
 	int64_t attempt;
 	uint64_t app_id;
 	int64_t creds_at;         /* the app's credentials version the claim saw */
+	char owner[33];           /* the claim's lease owner: fresh for every claim, so an
+	                             outcome recorded late cannot land on a later claim of
+	                             the same delivery */
 	const struct hd_provider *provider;
 	const struct hd_app_creds *creds;
 	struct hd_notification n;
@@ -51,8 +54,8 @@ struct hd_deliverer {
 	struct hd_creds_cache *creds;
 	struct hd_provider_ctx ctx;
 	void *state[HD_PLATFORM__MAX];
-	char owner[33];
 	size_t in_flight;
+	size_t pending;            /* outcomes in the finished list */
 	bool aborting;             /* ending transfers: queue them again at once */
 	struct hd_item *finished;  /* outcomes waiting to be recorded */
 	struct hd_deliver_counts counts;
@@ -78,8 +81,7 @@ hd_deliverer_new(const struct hd_config *cfg, struct hd_db *db, struct hd_delive
 		return HD_ERR_NOMEM;
 	d->cfg = cfg;
 	d->db = db;
-	if ((err = hd_random_hex(d->owner, 16)) != HD_OK ||
-	    (err = hd_engine_new(cfg, &d->engine)) != HD_OK ||
+	if ((err = hd_engine_new(cfg, &d->engine)) != HD_OK ||
 	    (err = hd_creds_cache_new(db, &d->creds)) != HD_OK)
 		goto fail;
 	d->ctx = (struct hd_provider_ctx){ .cfg = cfg, .db = db, .post = hd_engine_post,
@@ -147,6 +149,7 @@ hd_item_finished(struct hd_item *it)
 
 	it->next = d->finished;
 	d->finished = it;
+	d->pending++;
 }
 
 static void
@@ -162,13 +165,16 @@ hd_on_answer(void *arg, const struct hd_http_response *resp)
 		it->out.kind = HD_OUTCOME_RETRY;
 		it->out.retry_at = hd_now_usec();
 		snprintf(it->out.reason, sizeof(it->out.reason), "ended before an answer");
-	} else if (resp->blocked) {
+	} else if (resp->blocked && resp->status == 0) {
 		it->out.kind = HD_OUTCOME_REJECTED;
 		snprintf(it->out.reason, sizeof(it->out.reason),
 		    "the endpoint's address is not public");
 	} else {
 		it->provider->classify(&d->ctx, d->state[it->dev.platform], it->creds, resp,
 		    &it->out);
+		/* A provider may answer an error with an empty reason: the status says it. */
+		if (it->out.kind != HD_OUTCOME_DELIVERED && it->out.reason[0] == '\0')
+			snprintf(it->out.reason, sizeof(it->out.reason), "HTTP %ld", resp->status);
 	}
 	hd_item_finished(it);
 }
@@ -226,8 +232,10 @@ hd_item_from_row(struct hd_deliverer *d, struct hd_dbc *cols, const int64_t *num
 	if (!hd_platform_parse(cols[K_PLATFORM].buf, &it->dev.platform)) {
 		it->out.kind = HD_OUTCOME_REJECTED;
 		snprintf(it->out.reason, sizeof(it->out.reason), "unknown platform");
-	} else if (!cols[K_EXTRAS].is_null &&
-	    hd_notification_set_extras(n, cols[K_EXTRAS].buf, cols[K_EXTRAS].len) != HD_OK) {
+	} else if (!cols[K_EXTRAS].is_null && (err = hd_notification_set_extras(n,
+	    cols[K_EXTRAS].buf, cols[K_EXTRAS].len)) != HD_OK) {
+		if (err == HD_ERR_NOMEM)
+			goto fail;
 		it->out.kind = HD_OUTCOME_REJECTED;
 		snprintf(it->out.reason, sizeof(it->out.reason), "the stored message is malformed");
 		hd_log_error("delivery %llu: malformed messages.extras", (unsigned long long)it->id);
@@ -286,17 +294,21 @@ static enum hd_err
 hd_claim(struct hd_deliverer *d, size_t max, const uint64_t *message_id, size_t *claimed)
 {
 	static const char sql[] = "CALL hd_claim_deliveries(?, ?, ?, ?)";
-	struct hd_dbp p[] = { HD_DBP_STR(d->owner), HD_DBP_I64(d->cfg->worker_lease_s),
+	char owner[33];
+	struct hd_dbp p[] = { HD_DBP_TEXT(owner, 32), HD_DBP_I64(d->cfg->worker_lease_s),
 		HD_DBP_I64(max), message_id ? HD_DBP_U64(*message_id) : HD_DBP_NULL };
 	struct hd_dbc cols[K__MAX];
 	int64_t nums[K__MAX] = { 0 };
 	struct hd_item *batch = NULL, *it;
+	int64_t start_by;
 	enum hd_err err;
 	bool row;
 
 	*claimed = 0;
 	if (max == 0)
 		return HD_OK;
+	if ((err = hd_random_hex(owner, 16)) != HD_OK)
+		return err;
 	for (size_t i = 0; i < K__MAX; i++) {
 		if (hd_claim_caps[i])
 			cols[i] = (struct hd_dbc){ .type = HD_DBT_TEXT, .buf = d->claim_bufs[i],
@@ -313,16 +325,27 @@ hd_claim(struct hd_deliverer *d, size_t max, const uint64_t *message_id, size_t 
 	while ((err = hd_db_fetch(d->db, &row)) == HD_OK && row) {
 		if ((err = hd_item_from_row(d, cols, nums, &it)) != HD_OK)
 			break;
+		memcpy(it->owner, owner, sizeof(it->owner));
 		it->next = batch;
 		batch = it;
 		(*claimed)++;
 	}
 	hd_db_done(d->db);
 	/* Rows already claimed stay claimed even if reading failed: start what was read;
-	 * the rest return when their lease ends. */
+	 * the rest return when their lease ends. Starting can block (a provider's token
+	 * endpoint, the database): what has not started within a third of the lease goes
+	 * back to the queue at once rather than outlive its lease here. */
+	start_by = hd_now_usec() + (int64_t)d->cfg->worker_lease_s * HD_USEC_PER_SEC / 3;
 	while ((it = batch) != NULL) {
 		batch = it->next;
-		hd_item_start(d, it);
+		if (hd_now_usec() < start_by) {
+			hd_item_start(d, it);
+			continue;
+		}
+		it->out.kind = HD_OUTCOME_RETRY;
+		it->out.retry_at = hd_now_usec();
+		snprintf(it->out.reason, sizeof(it->out.reason), "herald: not started in time");
+		hd_item_finished(it);
 	}
 	return err;
 }
@@ -393,7 +416,7 @@ hd_finish_one(struct hd_deliverer *d, struct hd_item *it, int64_t now)
 	if (o->kind == HD_OUTCOME_RETRY)
 		retry_at = o->retry_at ? o->retry_at : hd_backoff(it->attempt, now);
 	p[0] = HD_DBP_U64(it->id);
-	p[1] = HD_DBP_STR(d->owner);
+	p[1] = HD_DBP_STR(it->owner);
 	p[2] = HD_DBP_STR(hd_outcome_name(o->kind));
 	p[3] = o->provider_status ? HD_DBP_I64(o->provider_status) : HD_DBP_NULL;
 	p[4] = o->reason[0] ? HD_DBP_STR(o->reason) : HD_DBP_NULL;
@@ -448,6 +471,7 @@ hd_record(struct hd_deliverer *d)
 		hd_item_free(it);
 	}
 	d->finished = NULL;
+	d->pending = 0;
 	return HD_OK;
 }
 
@@ -490,6 +514,12 @@ size_t
 hd_deliverer_in_flight(const struct hd_deliverer *d)
 {
 	return d->in_flight;
+}
+
+size_t
+hd_deliverer_pending(const struct hd_deliverer *d)
+{
+	return d->pending;
 }
 
 void

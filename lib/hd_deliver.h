@@ -41,7 +41,9 @@ void hd_deliverer_free(struct hd_deliverer *d);
 enum hd_err hd_deliverer_claim(struct hd_deliverer *d, size_t max, size_t *claimed);
 
 /* Drives the transfers for at most wait_ms and records finished outcomes. A database
- * failure while recording keeps the outcomes for the next call. */
+ * failure while recording keeps the outcomes for the next call. A claim's lease owner
+ * is fresh for each claim, so an outcome recorded after its lease passed to a later
+ * claim (even this worker's) is discarded as lost instead of ending the later one. */
 enum hd_err hd_deliverer_step(struct hd_deliverer *d, int wait_ms);
 
 /* Finishes what is in flight for at most wait_ms; what still runs then is ended and
@@ -49,6 +51,9 @@ enum hd_err hd_deliverer_step(struct hd_deliverer *d, int wait_ms);
 enum hd_err hd_deliverer_drain(struct hd_deliverer *d, int wait_ms);
 
 size_t hd_deliverer_in_flight(const struct hd_deliverer *d);
+/* Outcomes finished but not recorded yet (the database refused them): the worker
+ * records them before it claims more. */
+size_t hd_deliverer_pending(const struct hd_deliverer *d);
 void hd_deliverer_counts(const struct hd_deliverer *d, struct hd_deliver_counts *out);
 void hd_deliverer_engine_stats(const struct hd_deliverer *d, struct hd_engine_stats *out);
 

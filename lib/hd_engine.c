@@ -246,40 +246,34 @@ hd_ipv4_public(const unsigned char *a)
 	    (a[0] == 192 && a[1] == 0 && a[2] == 0) || (a[0] == 198 && (a[1] & 0xfe) == 18));
 }
 
+/* Public IPv6 unicast; the forms that embed an IPv4 address (mapped, compatible,
+ * NAT64, 6to4) are judged by that address, since they lead to it. */
 static bool
 hd_ipv6_public(const unsigned char *a)
 {
 	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	static const unsigned char zero[15];
+	static const unsigned char zero[12];
+	static const unsigned char nat64[12] = { 0, 0x64, 0xff, 0x9b };
 
-	if (memcmp(a, mapped, 12) == 0)
+	if (memcmp(a, mapped, 12) == 0 || memcmp(a, zero, 12) == 0 ||
+	    memcmp(a, nat64, 12) == 0)
 		return hd_ipv4_public(a + 12);
-	if (memcmp(a, zero, 15) == 0)   /* :: and ::1 */
+	if (a[0] == 0x20 && a[1] == 0x02)                          /* 2002::/16 6to4 */
+		return hd_ipv4_public(a + 2);
+	if ((a[0] == 0 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b) ||  /* 64:ff9b::/32 */
+	    (a[0] == 0x01 && a[1] == 0 && a[2] == 0 && a[3] == 0) ||         /* 100::/64 */
+	    (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8))  /* 2001:db8::/32 */
 		return false;
-	return !((a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) ||
+	return !((a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0x80) == 0x80) ||
 	    a[0] == 0xff);
 }
 
+/* Whether a device URL may connect to addr (4 or 16 bytes) at port: a configured
+ * provider_connect_to target, or a public address. */
 static bool
-hd_address_allowed(const struct hd_engine *e, const struct sockaddr *sa)
+hd_address_allowed(const struct hd_engine *e, int family, const unsigned char *addr,
+    unsigned short port)
 {
-	const unsigned char *addr;
-	unsigned short port;
-	int family = sa->sa_family;
-
-	if (family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-
-		addr = (const unsigned char *)&in->sin_addr;
-		port = ntohs(in->sin_port);
-	} else if (family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-
-		addr = (const unsigned char *)&in6->sin6_addr;
-		port = ntohs(in6->sin6_port);
-	} else {
-		return false;
-	}
 	for (size_t i = 0; i < e->ntargets; i++) {
 		const struct hd_connect_target *t = &e->targets[i];
 
@@ -287,21 +281,58 @@ hd_address_allowed(const struct hd_engine *e, const struct sockaddr *sa)
 		    memcmp(t->addr, addr, family == AF_INET ? 4 : 16) == 0)
 			return true;
 	}
-	return family == AF_INET ? hd_ipv4_public(addr) : hd_ipv6_public(addr);
+	if (family == AF_INET)
+		return hd_ipv4_public(addr);
+	return family == AF_INET6 && hd_ipv6_public(addr);
 }
 
 static curl_socket_t
 hd_on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct hd_xfer *x = arg;
+	const struct sockaddr *sa = &a->addr;
+	bool allowed = false;
 
 	if (purpose != CURLSOCKTYPE_IPCXN)
 		return CURL_SOCKET_BAD;
-	if (!hd_address_allowed(x->engine, &a->addr)) {
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+
+		allowed = hd_address_allowed(x->engine, AF_INET,
+		    (const unsigned char *)&in->sin_addr, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		allowed = hd_address_allowed(x->engine, AF_INET6,
+		    (const unsigned char *)&in6->sin6_addr, ntohs(in6->sin6_port));
+	}
+	if (!allowed) {
 		x->blocked = true;
 		return CURL_SOCKET_BAD;
 	}
 	return socket(a->family, a->socktype, a->protocol);
+}
+
+/* Runs before every request, on a new connection or a reused one: a device URL must
+ * not ride a pooled connection that was opened to an address it may not reach. */
+static int
+hd_on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	struct hd_xfer *x = arg;
+	unsigned char addr[16];
+
+	(void)local_ip;
+	(void)local_port;
+	if (primary_port > 0 && primary_port <= 65535) {
+		if (inet_pton(AF_INET, primary_ip, addr) == 1 &&
+		    hd_address_allowed(x->engine, AF_INET, addr, (unsigned short)primary_port))
+			return CURL_PREREQFUNC_OK;
+		if (inet_pton(AF_INET6, primary_ip, addr) == 1 &&
+		    hd_address_allowed(x->engine, AF_INET6, addr, (unsigned short)primary_port))
+			return CURL_PREREQFUNC_OK;
+	}
+	x->blocked = true;
+	return CURL_PREREQFUNC_ABORT;
 }
 
 /* Options every provider request shares: HTTPS only, HTTP/2, bounded in time. */
@@ -316,6 +347,9 @@ hd_easy_common(const struct hd_engine *e, CURL *c)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < 5000 ? timeout : 5000L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* Provider traffic goes direct: a proxy from the environment would both leak it
+	 * and defeat the address checks of device URLs. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	if (e->cfg->ca_bundle)
 		curl_easy_setopt(c, CURLOPT_CAINFO, e->cfg->ca_bundle);
 }
@@ -391,6 +425,8 @@ hd_engine_submit(struct hd_engine *e, struct hd_http_request *req, hd_engine_don
 	if (x->req.device_url) {
 		curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, hd_on_open_socket);
 		curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, x);
+		curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, hd_on_prereq);
+		curl_easy_setopt(c, CURLOPT_PREREQDATA, x);
 		if (e->connect_to)
 			curl_easy_setopt(c, CURLOPT_CONNECT_TO, e->connect_to);
 	}

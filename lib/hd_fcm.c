@@ -402,8 +402,10 @@ static enum hd_err
 fcm_access(struct hd_provider_ctx *ctx, struct hd_oauth *cache,
     const struct hd_app_creds *creds, int64_t now, const char **access)
 {
+	/* The service account's own token_uri is tenant input: the worker posts only to
+	 * Google's endpoint, or to the one the operator configured. */
 	struct fcm_grant g = { creds, ctx->cfg->fcm_token_url ? ctx->cfg->fcm_token_url :
-	    creds->fcm_token_uri ? creds->fcm_token_uri : FCM_TOKEN_URL };
+	    FCM_TOKEN_URL };
 
 	return hd_oauth_token(cache, ctx, creds->app_id, creds->fcm_client_email, g.url,
 	    fcm_grant_form, &g, now, access);

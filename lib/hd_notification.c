@@ -155,6 +155,9 @@ hd_notification_set_extras(struct hd_notification *n, const char *json, size_t l
 
 	if ((tok = json_tokener_new()) == NULL)
 		return HD_ERR_NOMEM;
+	/* The strings go into provider payloads: invalid UTF-8 would make them invalid
+	 * JSON or XML there. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, json, (int)len);
 	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
 	    !json_object_is_type(o, json_type_object))

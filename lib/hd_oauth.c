@@ -17,6 +17,7 @@
 #define HD_OAUTH_FORM_MAX 8192
 #define HD_OAUTH_ANSWER_MAX 16384
 #define HD_OAUTH_EARLY_S 300        /* renew this long before expiry */
+#define HD_OAUTH_MIN_LIFE_S 60      /* a shorter-lived token would be fetched per message */
 #define HD_OAUTH_WHY_MAX 128
 #define HD_OAUTH_CODE_MAX 48        /* RFC 6749 §5.2 error codes are short */
 
@@ -136,12 +137,12 @@ hd_oauth_life(const struct hd_oauth_policy *p, json_object *doc, int64_t *life)
 			*life = json_object_get_int64(v);
 		else if (p->life_as_text && json_object_is_type(v, json_type_string) &&
 		    (s = json_object_get_string(v)) != NULL)
-			return hd_parse_i64(s, strlen(s), life) == 0 && *life > 0 &&
-			    *life <= p->max_life_s;
+			return hd_parse_i64(s, strlen(s), life) == 0 &&
+			    *life >= HD_OAUTH_MIN_LIFE_S && *life <= p->max_life_s;
 		else
 			return false;
 	}
-	return *life > 0 && *life <= p->max_life_s;
+	return *life >= HD_OAUTH_MIN_LIFE_S && *life <= p->max_life_s;
 }
 
 /* Reads the token endpoint's answer into e. Returns false, with why set, for an

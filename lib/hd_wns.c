@@ -50,6 +50,7 @@
 
 #include "hd_oauth.h"
 #include "hd_provider.h"
+#include "hd_text.h"
 #include "hd_time.h"
 
 #define WNS_TOKEN_URL "https://login.live.com/accesstoken.srf"
@@ -62,12 +63,14 @@
 #define WNS_XC(s) ((const xmlChar *)(s))
 
 /* Microsoft's endpoint gives expires_in as a number or a decimal string, and may
- * leave it out. A failed fetch is retried at the next message: no hold. */
+ * leave it out. After a failed fetch the app's deliveries wait 10 s before the next
+ * (blocking) fetch, so an unreachable endpoint cannot stall the worker per message. */
 static const struct hd_oauth_policy wns_oauth = {
 	.provider = "wns",
 	.default_life_s = 3600,
 	.life_as_text = true,
 	.max_life_s = 30 * 86400,
+	.hold_s = 10,
 };
 
 static enum hd_err
@@ -130,6 +133,9 @@ wns_xml_text_ok(const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t left = strlen(s);
 
+	/* libxml2's decoder takes a stray continuation byte for a character start. */
+	if (!hd_utf8_valid(s, left))
+		return false;
 	while (left > 0) {
 		int len = left > 4 ? 4 : (int)left;
 		int c = xmlGetUTF8Char(p, &len);

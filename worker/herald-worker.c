@@ -121,6 +121,15 @@ worker_open(struct worker *w)
 		hd_config_free(&w->cfg);
 		return -1;
 	}
+	/* A lease shorter than a request's time would let another worker take over
+	 * deliveries still in flight here, and send them again. */
+	if (w->cfg.worker_lease_s < 2 * w->cfg.delivery_timeout_s) {
+		hd_log_error("configuration %s: worker_lease_s (%u) must be at least twice "
+		    "delivery_timeout_s (%u)", hd_config_path(), w->cfg.worker_lease_s,
+		    w->cfg.delivery_timeout_s);
+		hd_config_free(&w->cfg);
+		return -1;
+	}
 	if ((rc = hd_db_new(&w->cfg, &w->db)) != HD_OK ||
 	    (rc = hd_deliverer_new(&w->cfg, w->db, &w->deliverer)) != HD_OK) {
 		hd_log_error("cannot start delivering: %s", hd_strerror(rc));
@@ -196,14 +205,18 @@ worker_loop(struct worker *w, const char *log_path)
 		room = w->cfg.worker_streams > in_flight ? w->cfg.worker_streams - in_flight : 0;
 		if (room > w->cfg.worker_batch)
 			room = w->cfg.worker_batch;
-		/* Claim in sizeable batches: a claim is one round trip whatever its size. */
-		if (room > 0 && (in_flight == 0 || room * 2 >= w->cfg.worker_batch))
+		/* Claim in sizeable batches: a claim is one round trip whatever its size.
+		 * Outcomes the database has not taken yet come first: claiming on would send
+		 * more while their leases run out. */
+		if (room > 0 && (in_flight == 0 || room * 2 >= w->cfg.worker_batch) &&
+		    hd_deliverer_pending(w->deliverer) == 0)
 			rc = hd_deliverer_claim(w->deliverer, room, &claimed);
 		if (rc != HD_OK) {
 			hd_log_warn("claiming deliveries failed: %s", hd_strerror(rc));
 			sleep_ms(IDLE_WAIT_MS);
 		}
-		if (hd_deliverer_in_flight(w->deliverer) > 0 || claimed > 0)
+		if (hd_deliverer_in_flight(w->deliverer) > 0 || claimed > 0 ||
+		    hd_deliverer_pending(w->deliverer) > 0)
 			rc = hd_deliverer_step(w->deliverer, BUSY_WAIT_MS);
 		else if (rc == HD_OK)
 			sleep_ms(IDLE_WAIT_MS);

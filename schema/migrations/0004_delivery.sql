@@ -359,8 +359,8 @@ proc: BEGIN
                                  IFNULL(p_max_attempts, 'NULL')));
   END IF;
 
-  -- Only the delivery row is locked: its message and device are read without locks,
-  -- so that workers finishing deliveries of one message never queue behind each other.
+  -- The delivery row is locked, its message only read: workers finishing deliveries of
+  -- one message must never queue behind each other's batches.
   SELECT attempts, last_attempt_at, device_id, message_id
     INTO v_attempts, v_started, v_device, v_message
     FROM deliveries

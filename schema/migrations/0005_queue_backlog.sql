@@ -24,9 +24,13 @@ BEGIN
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'hd_measure_backlog: p_cap must be at least 1';
   END IF;
   INSERT INTO queue_backlog (id, due, measured_at)
-    SELECT 1, COUNT(*), NOW(6)
+    SELECT 1, COUNT(*), UTC_TIMESTAMP(6)
       FROM (SELECT 1 FROM deliveries
-             WHERE state = 'queued' AND due_at <= NOW(6) LIMIT p_cap) AS due_now
+             WHERE state = 'queued'
+               -- one due-time range per priority of the claim index, so deliveries
+               -- scheduled for later are not read (as in hd_claim_deliveries)
+               AND (priority > 10 OR priority IN (10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0))
+               AND due_at <= UTC_TIMESTAMP(6) LIMIT p_cap) AS due_now
   ON DUPLICATE KEY UPDATE due = VALUES(due), measured_at = VALUES(measured_at);
   SELECT due FROM queue_backlog WHERE id = 1;
 END//

@@ -232,7 +232,8 @@ def provider_settings(mocks):
     routed to them. Short leases and timeouts keep fault tests quick."""
     return {
         "apns_url": mocks.url(), "apns_sandbox_url": mocks.url(), "fcm_url": mocks.url(),
-        "wns_token_url": mocks.url("/wns/token"), "ca_bundle": mocks.certs["ca_cert"],
+        "fcm_token_url": mocks.url("/fcm/token"), "wns_token_url": mocks.url("/wns/token"),
+        "ca_bundle": mocks.certs["ca_cert"],
         "provider_connect_to": ",".join(f"{host}:443:127.0.0.1:{mocks.port}"
                                         for host in ("push.mock.test", "wns.mock.test")),
         "delivery_timeout_s": 5, "worker_lease_s": 10,

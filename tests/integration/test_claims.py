@@ -15,6 +15,9 @@ from hd import once, timeout
 CLAIM_COLUMNS = ["delivery_id", "attempt", "app_id", "platform", "token", "p256dh",
                  "auth_secret", "title", "body", "data", "sound", "priority", "expires_at",
                  "extras", "creds_updated_at"]
+# A web device's subscription keys (p256dh and auth, base64url: RFC 8291 Appendix A's).
+WEB_P256DH = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+WEB_AUTH = "tBHItJI5svbpez7KI4CCXg"
 
 
 @contextlib.contextmanager
@@ -51,8 +54,7 @@ def app_with_devices(devices, tag):
            "SET @u = (SELECT id FROM app_users WHERE uid = @uuid);\n")
     for n, (platform, status, permission) in enumerate(devices, 1):
         token = f"{tag}-{n}"
-        web = ", 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM', 'tBHItJI5svbpez7KI4CCXg'" \
-            if platform == "web" else ", NULL, NULL"
+        web = f", '{WEB_P256DH}', '{WEB_AUTH}'" if platform == "web" else ", NULL, NULL"
         sql += ("INSERT INTO devices (uid, app_id, app_user_id, platform, token, token_hash, p256dh,"
                 " auth_secret, status, push_permission) VALUES "
                 f"(LOWER(HEX(RANDOM_BYTES(16))), @a, @u, '{platform}', '{token}',"
@@ -95,9 +97,7 @@ def test_claim_answers_one_row_per_claimed_delivery_with_the_engine_columns_in_o
     assert rows[0] == [str(ios), "3", app_id, "ios", f"{tag}-1", "NULL", "NULL", "Shipped",
                        "Order #4521", '{"order":4521}', "chime.caf", "8", expires,
                        '{"badge":3,"thread_id":"orders"}', "2026-03-04 05:06:07.123456"], rows[0]
-    assert rows[1][:7] == [str(web), "1", app_id, "web", f"{tag}-2",
-                           "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
-                           "tBHItJI5svbpez7KI4CCXg"], rows[1]
+    assert rows[1][:7] == [str(web), "1", app_id, "web", f"{tag}-2", WEB_P256DH, WEB_AUTH], rows[1]
     assert ctx.db.query(f"SELECT state, reason FROM deliveries WHERE id = {inactive}") == \
         [("gone", "device not active")]
 
@@ -216,8 +216,10 @@ def test_claim_skips_deliveries_locked_by_another_transaction_without_waiting(ct
 
         def hold():
             try:
+                # One primary-key lookup per row: exactly these rows are locked.
                 ctx.db.query(f"START TRANSACTION;\n"
-                             f"SELECT id FROM deliveries WHERE id IN ({held[0]}, {held[1]}) FOR UPDATE;\n"
+                             f"SELECT id FROM deliveries WHERE id = {held[0]} FOR UPDATE;\n"
+                             f"SELECT id FROM deliveries WHERE id = {held[1]} FOR UPDATE;\n"
                              f"SELECT GET_LOCK('{lock_name}', 0);\n"
                              f"DO SLEEP(6);\nCOMMIT;\n", db)
             except Exception as e:  # reported below

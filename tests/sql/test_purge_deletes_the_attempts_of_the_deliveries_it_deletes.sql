@@ -1,6 +1,6 @@
 -- Behaviour: hd_purge deletes the delivery_attempts rows of the deliveries it purges
--- (in batches of their own, more than one batch here) and keeps the attempts of the
--- deliveries it keeps; its answer still counts deliveries and messages as before.
+-- (6000 here, more than one of its 5000-row batches) and keeps the attempts of the
+-- deliveries it keeps; no attempt row outlives its delivery.
 -- Run: mariadb --socket S herald < this file   (non-zero exit = failure)
 DELIMITER //
 BEGIN NOT ATOMIC

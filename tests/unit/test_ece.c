@@ -4,6 +4,7 @@
  * so it shares no code with hd_ece.c); a fresh key and salt per message; bad
  * subscription keys and oversized plaintexts refused with the output untouched.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,6 +187,85 @@ test_user_agent_opens_rfc8291_message(void)
 	p = ua_decrypt(msg, (size_t)n, plain, sizeof(plain));
 	CHECK_MSG(p == 41, "decrypted %ld bytes", p);
 	CHECK(p == 41 && memcmp(plain, "When I grow up, I want to be a watermelon", 41) == 0);
+}
+
+#define RACE_THREADS 4
+#define RACE_MESSAGES 25
+
+/* Held shut until every thread exists, so their first calls come together. */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t opened;
+	int open;
+};
+
+struct racer {
+	struct gate *gate;
+	unsigned char first_key[65];
+	int sealed, opened;
+};
+
+static void *
+race(void *arg)
+{
+	struct racer *r = arg;
+	unsigned char plain[200], back[256];
+	struct hd_buf out;
+
+	memset(plain, 'w', sizeof(plain));
+	hd_buf_init(&out, 8192);
+	pthread_mutex_lock(&r->gate->lock);
+	while (!r->gate->open)
+		pthread_cond_wait(&r->gate->opened, &r->gate->lock);
+	pthread_mutex_unlock(&r->gate->lock);
+	for (int i = 0; i < RACE_MESSAGES; i++) {
+		hd_buf_reset(&out);
+		if (hd_ece_encrypt(ua_public, auth, plain, sizeof(plain), &out) != HD_OK ||
+		    out.len != sizeof(plain) + OVERHEAD)
+			continue;
+		r->sealed++;
+		if (i == 0)
+			memcpy(r->first_key, out.data + 21, 65);
+		if (ua_decrypt((const unsigned char *)out.data, out.len, back, sizeof(back)) ==
+		    (long)sizeof(plain) && memcmp(back, plain, sizeof(plain)) == 0)
+			r->opened++;
+	}
+	hd_buf_free(&out);
+	return NULL;
+}
+
+/* The algorithms hd_ece fetches once are shared by every thread: threads that make
+ * the process's first calls together, and keep encrypting, all get bodies the user
+ * agent opens, each under its own ephemeral key. Runs before any other hd_ece call so
+ * that the one-time set-up is what the threads race for. */
+static void
+test_threads_share_one_setup_safely(void)
+{
+	struct gate gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+	pthread_t tid[RACE_THREADS];
+	struct racer r[RACE_THREADS];
+	int started = 0;
+
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < RACE_THREADS; i++) {
+		r[started].gate = &gate;
+		if (pthread_create(&tid[started], NULL, race, &r[started]) == 0)
+			started++;
+	}
+	CHECK(started == RACE_THREADS);
+	pthread_mutex_lock(&gate.lock);
+	gate.open = 1;
+	pthread_cond_broadcast(&gate.opened);
+	pthread_mutex_unlock(&gate.lock);
+	for (int i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	for (int i = 0; i < started; i++) {
+		CHECK_MSG(r[i].sealed == RACE_MESSAGES && r[i].opened == RACE_MESSAGES,
+		    "thread %d: %d sealed, %d opened", i, r[i].sealed, r[i].opened);
+		for (int j = 0; j < i; j++)
+			CHECK_MSG(memcmp(r[i].first_key, r[j].first_key, 65) != 0,
+			    "threads %d and %d used the same key", j, i);
+	}
 }
 
 /* RFC 8291 Appendix A: its server key, salt and subscription give its message, every
@@ -417,6 +497,7 @@ main(void)
 {
 	load_subscription();
 	test_user_agent_opens_rfc8291_message();
+	test_threads_share_one_setup_safely();
 	test_reproduces_rfc8291_appendix_a();
 	test_round_trips_through_the_user_agent();
 	test_each_message_gets_fresh_key_and_salt();

@@ -397,9 +397,11 @@ test_token_url_choice(void)
 	struct hd_http_request req;
 	struct hd_outcome refused;
 
+	/* A service account's token_uri is the tenant's word: the assertion goes to
+	 * Google's endpoint anyway, never to an address the tenant chose. */
 	fake_answers("ya29.token-2");
 	from_account.fcm_token_uri = "https://accounts.example/token";
-	fake.url = from_account.fcm_token_uri;
+	fake.url = "https://oauth2.googleapis.com/token";
 	CHECK(build(&from_account, &n, DEVICE, &req, &refused, NULL) == HD_BUILD_READY);
 	CHECK(fake.calls == 1);
 	hd_http_request_clear(&req);

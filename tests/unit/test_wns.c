@@ -399,18 +399,31 @@ test_unusable_token_answers_fail_locally(void)
 		struct hd_outcome o;
 		int rc;
 
+		int calls = token_ep.calls;
+
+		/* Each case on an app of its own: a failed fetch holds its app. */
+		fresh.app_id = 100 + i;
 		token_answers(cases[i].status, cases[i].answer);
 		token_ep.err = cases[i].err;
 		rc = P->build(&ctx, state, &fresh, &n, &d, &req, &o);
 		CHECK_MSG(rc == -HD_ERR_IO, "case %zu: %d", i, rc);
+		CHECK_MSG(token_ep.calls == calls + 1, "case %zu: the endpoint was not asked", i);
 		CHECK(cleared(&req));
 	}
 	token_answers(200, "{\"access_token\":\"tok\",\"expires_in\":\"3600\"}");
 	{
 		struct hd_http_request req;
 		struct hd_outcome o;
+		int calls = token_ep.calls;
 
+		/* After a failed fetch the app is held: no new (blocking) fetch per
+		 * message. Another app fetches at once. */
+		fresh.app_id = 100;
+		CHECK(P->build(&ctx, state, &fresh, &n, &d, &req, &o) == -HD_ERR_IO);
+		CHECK(token_ep.calls == calls && cleared(&req));
+		fresh.app_id = 7;
 		CHECK(P->build(&ctx, state, &fresh, &n, &d, &req, &o) == HD_BUILD_READY);
+		CHECK(token_ep.calls == calls + 1);
 		CHECK(streq(header(&req, "Authorization"), "Bearer tok"));
 		hd_http_request_clear(&req);
 	}
