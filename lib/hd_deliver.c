@@ -172,9 +172,6 @@ hd_on_answer(void *arg, const struct hd_http_response *resp)
 	} else {
 		it->provider->classify(&d->ctx, d->state[it->dev.platform], it->creds, resp,
 		    &it->out);
-		/* A provider may answer an error with an empty reason: the status says it. */
-		if (it->out.kind != HD_OUTCOME_DELIVERED && it->out.reason[0] == '\0')
-			snprintf(it->out.reason, sizeof(it->out.reason), "HTTP %ld", resp->status);
 	}
 	hd_item_finished(it);
 }

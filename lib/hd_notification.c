@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "hd_notification.h"
+#include "hd_text.h"
 #include "hd_time.h"
 
 void
@@ -153,14 +154,16 @@ hd_notification_set_extras(struct hd_notification *n, const char *json, size_t l
 	struct json_object *o = NULL, *v, *raw;
 	enum hd_err err = HD_ERR_INTERNAL;
 
+	/* The strings go into provider payloads: invalid UTF-8 (json-c lets encoded
+	 * surrogates through) would make them invalid JSON or XML there. */
+	if (!hd_utf8_valid(json, len))
+		return HD_ERR_INTERNAL;
 	if ((tok = json_tokener_new()) == NULL)
 		return HD_ERR_NOMEM;
-	/* The strings go into provider payloads: invalid UTF-8 would make them invalid
-	 * JSON or XML there. */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, json, (int)len);
 	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    !json_object_is_type(o, json_type_object))
+	    json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, json_type_object))
 		goto out;
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		if ((err = hd_take_string(o, strings[i].key,

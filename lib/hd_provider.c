@@ -167,6 +167,9 @@ hd_outcome_reason(struct hd_outcome *o, const char *prefix, const char *s)
 	snprintf(o->reason, sizeof(o->reason), "%s", prefix);
 	n = strlen(o->reason);
 	hd_text_clean(o->reason + n, sizeof(o->reason) - n, s, s ? strlen(s) : 0);
+	/* A provider may give an empty reason: the status still says something. */
+	if (o->reason[0] == '\0')
+		snprintf(o->reason, sizeof(o->reason), "HTTP %d", o->provider_status);
 }
 
 void

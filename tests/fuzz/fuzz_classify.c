@@ -6,8 +6,8 @@
  * when the status is 0). Each provider (APNs, FCM, Web Push, WNS) classifies it with
  * the state its init() made, and the outcome must keep the contract of hd_provider.h:
  * one of the four kinds, the status echoed, a NUL-terminated printable reason, a
- * Retry-After time within a day from now, a gone_since not in the future (and with
- * HD_FUZZ_STRICT=1, a reason for every outcome but DELIVERED).
+ * Retry-After time within a day from now, a gone_since not in the future, and a
+ * reason for every outcome but DELIVERED.
  *
  * The same header block goes through hd_http_header() (checked against a plain
  * reading of its contract: the last line named so, case-insensitively, its value
@@ -165,9 +165,7 @@ check_outcome(const struct hd_http_response *resp, const struct hd_outcome *out,
 		n++;
 	}
 	FUZZ_ASSERT(n < sizeof(out->reason));
-	/* Known bug (reported): APNs {"reason":""} and FCM {"error":{"status":""}} leave
-	 * a refusal without any reason. HD_FUZZ_STRICT=1 checks it. */
-	FUZZ_ASSERT(n > 0 || out->kind == HD_OUTCOME_DELIVERED || !fuzz_strict());
+	FUZZ_ASSERT(n > 0 || out->kind == HD_OUTCOME_DELIVERED);
 	FUZZ_ASSERT(out->retry_at == 0 ||
 	    (out->kind == HD_OUTCOME_RETRY && out->retry_at >= before &&
 	    out->retry_at <= after + DAY_US));

@@ -141,9 +141,8 @@ toast_ok(const char *xml, size_t len)
 	return ok;
 }
 
-/* utf8: the extras were valid UTF-8. */
 static void
-check_request(const struct target *t, const struct hd_http_request *req, bool utf8)
+check_request(const struct target *t, const struct hd_http_request *req)
 {
 	json_object *doc = NULL;
 
@@ -153,12 +152,6 @@ check_request(const struct target *t, const struct hd_http_request *req, bool ut
 		FUZZ_ASSERT(h->data != NULL && printable(h->data));
 	FUZZ_ASSERT(req->body.data != NULL && req->body.len > 0);
 	FUZZ_ASSERT(req->body.len <= t->body_max);
-	/* Known bugs (reported): set_extras does not check UTF-8, so invalid bytes in an
-	 * extras string reach a JSON payload as they are; and WNS's check of toast texts
-	 * (xmlGetUTF8Char of libxml2 2.9) takes a continuation byte for a lead byte, so
-	 * they reach the toast too. HD_FUZZ_STRICT=1 checks bodies from any extras. */
-	if (!utf8 && !fuzz_strict())
-		return;
 	if (t->body == BODY_JSON) {
 		FUZZ_ASSERT(hd_json_parse_object(req->body.data, req->body.len, &doc) == 0);
 		json_object_put(doc);
@@ -169,7 +162,7 @@ check_request(const struct target *t, const struct hd_http_request *req, bool ut
 
 static void
 build_all(struct hd_provider_ctx *ctx, const struct hd_app_creds *creds,
-    const struct hd_notification *n, bool utf8)
+    const struct hd_notification *n)
 {
 	struct hd_http_request req;
 	struct hd_outcome refused;
@@ -181,7 +174,7 @@ build_all(struct hd_provider_ctx *ctx, const struct hd_app_creds *creds,
 		memset(&refused, 0, sizeof(refused));
 		rc = t->provider->build(ctx, t->state, creds, n, &t->device, &req, &refused);
 		if (rc == HD_BUILD_READY) {
-			check_request(t, &req, utf8);
+			check_request(t, &req);
 		} else if (rc == HD_BUILD_REFUSED) {
 			FUZZ_ASSERT(refused.kind == HD_OUTCOME_REJECTED);
 			FUZZ_ASSERT(refused.reason[0] != '\0');
@@ -226,7 +219,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int ready;
 	struct hd_notification n;
 	enum hd_err err;
-	bool utf8;
 
 	if (!ready) {
 		hd_config_defaults(&cfg);
@@ -261,8 +253,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(err != HD_OK || (n.actions[i].id != NULL && n.actions[i].title != NULL));
 	if (err == HD_OK) {
 		FUZZ_ASSERT(n.interruption >= HD_INTR_DEFAULT && n.interruption <= HD_INTR_CRITICAL);
-		utf8 = hd_utf8_valid((const char *)data, size);
-		build_all(&ctx, &creds, &n, utf8);
+		/* Extras go into payloads: only valid UTF-8 is accepted. */
+		FUZZ_ASSERT(hd_utf8_valid((const char *)data, size));
+		build_all(&ctx, &creds, &n);
 	}
 	hd_notification_clear(&n);
 	FUZZ_ASSERT(n.title == NULL && n.actions == NULL && n.nactions == 0);
