@@ -93,7 +93,8 @@ sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* One process's delivery machinery, rebuilt when the configuration is reloaded. */
+/* One process's delivery machinery, rebuilt when the configuration is reloaded. It
+ * lives on the heap: the database handle and the deliverer keep the address of cfg. */
 struct worker {
 	struct hd_config cfg;
 	struct hd_db *db;
@@ -103,23 +104,29 @@ struct worker {
 static void
 worker_close(struct worker *w)
 {
+	if (w == NULL)
+		return;
 	hd_deliverer_free(w->deliverer);
 	hd_db_free(w->db);
 	hd_config_free(&w->cfg);
-	memset(w, 0, sizeof(*w));
+	free(w);
 }
 
-static int
-worker_open(struct worker *w)
+static struct worker *
+worker_open(void)
 {
+	struct worker *w;
 	char err[256];
 	enum hd_err rc;
 
-	memset(w, 0, sizeof(*w));
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		hd_log_error("cannot start delivering: %s", hd_strerror(HD_ERR_NOMEM));
+		return NULL;
+	}
 	if (hd_config_load(&w->cfg, hd_config_path(), err, sizeof(err)) != HD_OK) {
 		hd_log_error("configuration %s: %s", hd_config_path(), err);
-		hd_config_free(&w->cfg);
-		return -1;
+		worker_close(w);
+		return NULL;
 	}
 	/* A lease shorter than a request's time would let another worker take over
 	 * deliveries still in flight here, and send them again. */
@@ -127,17 +134,17 @@ worker_open(struct worker *w)
 		hd_log_error("configuration %s: worker_lease_s (%u) must be at least twice "
 		    "delivery_timeout_s (%u)", hd_config_path(), w->cfg.worker_lease_s,
 		    w->cfg.delivery_timeout_s);
-		hd_config_free(&w->cfg);
-		return -1;
+		worker_close(w);
+		return NULL;
 	}
 	if ((rc = hd_db_new(&w->cfg, &w->db)) != HD_OK ||
 	    (rc = hd_deliverer_new(&w->cfg, w->db, &w->deliverer)) != HD_OK) {
 		hd_log_error("cannot start delivering: %s", hd_strerror(rc));
 		worker_close(w);
-		return -1;
+		return NULL;
 	}
 	hd_log_setup("herald-worker", w->cfg.log_level);
-	return 0;
+	return w;
 }
 
 static void
@@ -177,8 +184,9 @@ worker_drain(struct worker *w)
 }
 
 static void
-worker_loop(struct worker *w, const char *log_path)
+worker_loop(struct worker **wp, const char *log_path)
 {
+	struct worker *w = *wp;
 	int64_t next_stats = hd_now_usec() + STATS_EVERY_US, next_backlog = 0;
 
 	while (!stop_requested) {
@@ -186,16 +194,16 @@ worker_loop(struct worker *w, const char *log_path)
 		enum hd_err rc = HD_OK;
 
 		if (reload_requested) {
-			struct worker fresh;
+			struct worker *fresh;
 
 			reload_requested = 0;
 			if (open_log(log_path) != 0)
 				hd_log_error("cannot reopen %s: %s", log_path, strerror(errno));
-			if (worker_open(&fresh) == 0) {
+			if ((fresh = worker_open()) != NULL) {
 				worker_drain(w);
 				log_stats(w, "reloading");
 				worker_close(w);
-				*w = fresh;
+				*wp = w = fresh;
 				hd_log_info("configuration reloaded");
 			} else {
 				hd_log_error("configuration not reloaded; going on with the old one");
@@ -264,7 +272,7 @@ main(int argc, char **argv)
 {
 	const char *log_path = NULL;
 	uint64_t message_id = 0, wait_ms = 5000;
-	struct worker w;
+	struct worker *w;
 	int rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -287,15 +295,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "herald-worker: cannot open %s: %s\n", log_path, strerror(errno));
 		return 1;
 	}
-	if (install_signals() != 0 || worker_open(&w) != 0)
+	if (install_signals() != 0 || (w = worker_open()) == NULL)
 		return 1;
 	if (message_id != 0) {
-		rc = deliver_one(&w, message_id, (int)wait_ms);
-		worker_close(&w);
+		rc = deliver_one(w, message_id, (int)wait_ms);
+		worker_close(w);
 		return rc;
 	}
 	hd_log_info("started");
 	worker_loop(&w, log_path);
-	worker_close(&w);
+	worker_close(w);
 	return 0;
 }
