@@ -69,7 +69,7 @@ hd_config_defaults(struct hd_config *cfg)
 	cfg->worker_batch = 500;
 	cfg->worker_lease_s = 60;
 	cfg->worker_max_attempts = 12;
-	cfg->worker_streams = 1000;
+	cfg->worker_streams = 400;
 	cfg->worker_connections = 4;
 }
 

@@ -55,7 +55,7 @@ test_defaults(void)
 	    c.fcm_url == NULL && c.fcm_token_url == NULL && c.wns_token_url == NULL &&
 	    c.ca_bundle == NULL && c.provider_connect_to == NULL);
 	CHECK(c.delivery_timeout_s == 10 && c.worker_batch == 500 && c.worker_lease_s == 60 &&
-	    c.worker_max_attempts == 12 && c.worker_streams == 1000 && c.worker_connections == 4);
+	    c.worker_max_attempts == 12 && c.worker_streams == 400 && c.worker_connections == 4);
 	hd_config_free(&c);
 }
 
