@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
 #include <openssl/rand.h>
 
 #include "hd_creds.h"
@@ -427,22 +428,92 @@ hd_finish_one(struct hd_deliverer *d, struct hd_item *it, int64_t now)
 	return HD_OK;
 }
 
+static int
+hd_item_cmp_id(const void *a, const void *b)
+{
+	const struct hd_item *x = *(const struct hd_item *const *)a;
+	const struct hd_item *y = *(const struct hd_item *const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Records every 'delivered' outcome of the finished list with one call
+ * (hd_finish_delivered): the common case, which per-delivery calls made the worker's
+ * main cost. Those the database did not take (their lease passed to another claim)
+ * are 'lost'. Other outcomes are left for hd_finish_one. */
+static enum hd_err
+hd_finish_delivered(struct hd_deliverer *d, struct hd_item **sorted, size_t n)
+{
+	static const char sql[] = "CALL hd_finish_delivered(?)";
+	json_object *batch, *entry;
+	const char *text;
+	int64_t id = 0;
+	struct hd_dbc col = { .type = HD_DBT_I64, .num = &id };
+	struct hd_dbp p[1];
+	enum hd_err err;
+	bool row;
+
+	if (n == 0)
+		return HD_OK;
+	if ((batch = json_object_new_array_ext((int)n)) == NULL)
+		return HD_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct hd_item *it = sorted[i];
+
+		snprintf(it->state, sizeof(it->state), "lost");
+		if ((entry = json_object_new_array_ext(3)) == NULL ||
+		    json_object_array_add(batch, entry) != 0) {
+			json_object_put(entry);
+			json_object_put(batch);
+			return HD_ERR_NOMEM;
+		}
+		if (json_object_array_add(entry, json_object_new_uint64(it->id)) != 0 ||
+		    json_object_array_add(entry, json_object_new_string(it->owner)) != 0 ||
+		    json_object_array_add(entry, json_object_new_int(it->out.provider_status)) != 0) {
+			json_object_put(batch);
+			return HD_ERR_NOMEM;
+		}
+	}
+	text = json_object_to_json_string_ext(batch, JSON_C_TO_STRING_PLAIN);
+	p[0] = HD_DBP_STR(text);
+	err = hd_db_query(d->db, sql, p, 1, &col, 1);
+	while (err == HD_OK && (err = hd_db_fetch(d->db, &row)) == HD_OK && row) {
+		struct hd_item key = { .id = (uint64_t)id }, *kp = &key, **found;
+
+		found = bsearch(&kp, sorted, n, sizeof(*sorted), hd_item_cmp_id);
+		if (found)
+			snprintf((*found)->state, sizeof((*found)->state), "delivered");
+	}
+	hd_db_done(d->db);
+	json_object_put(batch);
+	return err;
+}
+
 /* Records the finished outcomes in one transaction, rerun when it loses a deadlock.
  * On failure the outcomes stay for the next call. */
 static enum hd_err
 hd_record(struct hd_deliverer *d)
 {
-	struct hd_item *it, *next;
+	struct hd_item *it, *next, **delivered;
+	size_t ndelivered = 0;
 	int64_t now = hd_now_usec();
 	enum hd_err err = HD_OK;
 
 	if (d->finished == NULL)
 		return HD_OK;
+	if ((delivered = calloc(d->pending, sizeof(*delivered))) == NULL)
+		return HD_ERR_NOMEM;
+	for (it = d->finished; it; it = it->next)
+		if (it->out.kind == HD_OUTCOME_DELIVERED)
+			delivered[ndelivered++] = it;
+	qsort(delivered, ndelivered, sizeof(*delivered), hd_item_cmp_id);
 	hd_db_request_start(d->db);
 	for (int attempt = 0; attempt < HD_DB_TXN_ATTEMPTS; attempt++) {
 		if ((err = hd_db_begin(d->db)) == HD_OK) {
+			err = hd_finish_delivered(d, delivered, ndelivered);
 			for (it = d->finished; it && err == HD_OK; it = it->next)
-				err = hd_finish_one(d, it, now);
+				if (it->out.kind != HD_OUTCOME_DELIVERED)
+					err = hd_finish_one(d, it, now);
 			if (err == HD_OK)
 				err = hd_db_commit(d->db);
 		}
@@ -452,6 +523,7 @@ hd_record(struct hd_deliverer *d)
 		if (err != HD_ERR_DB_RETRY)
 			break;
 	}
+	free(delivered);
 	if (err != HD_OK) {
 		hd_log_warn("recording delivery outcomes failed (%s); kept for the next try",
 		    hd_strerror(err));
