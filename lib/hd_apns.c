@@ -359,7 +359,7 @@ apns_bearer(struct hd_provider_ctx *ctx, struct apns_state *st,
 		goto out;
 	}
 	if (ctx->db == NULL) {
-		strcpy(shared, candidate);
+		snprintf(shared, sizeof(shared), "%s", candidate);
 		shared_at = iat;
 	} else {
 		params[0] = HD_DBP_STR(creds->apns_team_id);
@@ -378,7 +378,7 @@ apns_bearer(struct hd_provider_ctx *ctx, struct apns_state *st,
 	/* A token other than the refused one has not been refused yet. */
 	if (strcmp(shared, t->jwt) != 0)
 		t->refused = false;
-	strcpy(t->jwt, shared);
+	snprintf(t->jwt, sizeof(t->jwt), "%s", shared);
 	t->issued_at = shared_at;
 	*jwt = t->jwt;
 out:
