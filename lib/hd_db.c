@@ -1,3 +1,4 @@
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,10 @@
 
 #define HD_DB_MAX_STMTS 64
 #define HD_DB_MAX_BINDS 24
-/* How long a process waits after a failed connect before it tries again. */
-#define HD_DB_CONNECT_BACKOFF_NS 500000000L
+/* How long a process waits after a connect that failed slowly before it tries again. */
+#define HD_DB_CONNECT_BACKOFF_NS INT64_C(500000000)
+/* A connect refused faster than this cost the request nothing worth saving. */
+#define HD_DB_CONNECT_SLOW_NS INT64_C(100000000)
 
 struct hd_db_stmt {
 	const char *sql;   /* identity of the statement */
@@ -25,7 +28,7 @@ struct hd_db {
 	const struct hd_config *cfg;
 	MYSQL *conn;
 	unsigned last_errno;      /* of the last failure, to tell if a retry is safe */
-	struct timespec retry_at; /* after a failed connect, no new attempt before this */
+	int64_t retry_at_ns;      /* after a slow failed connect, no new attempt before this */
 	bool in_txn;
 	unsigned stmts_this_request;
 	MYSQL_STMT *active;       /* statement whose result is being fetched */
@@ -134,22 +137,33 @@ hd_db_not_sent(unsigned code)
 	return i != SIZE_MAX && hd_db_errors[i].not_sent;
 }
 
+static int64_t
+hd_db_monotonic_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * INT64_C(1000000000) + t.tv_nsec;
+}
+
 static enum hd_err
 hd_db_connect(struct hd_db *db)
 {
 	const struct hd_config *c = db->cfg;
 	unsigned timeout = c->db_timeout_s, qtimeout = c->db_query_timeout_s;
-	struct timespec now;
+	int64_t started;
 	char init[160];
 	my_bool off = 0;
 
 	if (db->conn)
 		return HD_OK;
-	/* Back off for a moment after a failed connect: while the database is down,
-	 * requests answer 503 at once instead of each waiting out a connect timeout. */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec < db->retry_at.tv_sec || (now.tv_sec == db->retry_at.tv_sec &&
-	    now.tv_nsec < db->retry_at.tv_nsec))
+	/* Back off for a moment after a connect that waited (a host that does not
+	 * answer): while the database is away, requests answer 503 at once instead of
+	 * each waiting out a connect timeout. A connect that was refused at once (the
+	 * server restarting on this host) is tried again by the next request, so the
+	 * first request after the database is back is served. */
+	started = hd_db_monotonic_ns();
+	if (started < db->retry_at_ns)
 		return HD_ERR_DB_UNAVAILABLE;
 	if ((db->conn = mysql_init(NULL)) == NULL)
 		return HD_ERR_NOMEM;
@@ -169,21 +183,36 @@ hd_db_connect(struct hd_db *db)
 		hd_log_warn("database connect failed: %s", mysql_error(db->conn));
 		mysql_close(db->conn);
 		db->conn = NULL;
-		clock_gettime(CLOCK_MONOTONIC, &db->retry_at);
-		db->retry_at.tv_nsec += HD_DB_CONNECT_BACKOFF_NS;
-		if (db->retry_at.tv_nsec >= 1000000000L) {
-			db->retry_at.tv_sec++;
-			db->retry_at.tv_nsec -= 1000000000L;
-		}
+		if (hd_db_monotonic_ns() - started >= HD_DB_CONNECT_SLOW_NS)
+			db->retry_at_ns = hd_db_monotonic_ns() + HD_DB_CONNECT_BACKOFF_NS;
 		return HD_ERR_DB_UNAVAILABLE;
 	}
 	return HD_OK;
+}
+
+/* Whether the server has closed an idle connection: after a restart or a failover,
+ * or at wait_timeout, it sends an error packet or closes the socket, so between
+ * requests (no result pending) anything readable means the connection is over. One
+ * poll() that does not wait costs no round trip. */
+static bool
+hd_db_closed_by_server(struct hd_db *db)
+{
+	struct pollfd p = { .fd = (int)mysql_get_socket(db->conn), .events = POLLIN };
+
+	if (p.fd < 0)
+		return true;
+	return poll(&p, 1, 0) > 0 && p.revents != 0;
 }
 
 void
 hd_db_request_start(struct hd_db *db)
 {
 	db->stmts_this_request = 0;
+	if (db->conn != NULL && db->active == NULL && !db->in_txn &&
+	    hd_db_closed_by_server(db)) {
+		hd_log_info("database closed the connection while it was idle; reconnecting");
+		hd_db_disconnect(db);
+	}
 }
 
 enum hd_err
