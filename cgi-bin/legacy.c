@@ -116,6 +116,8 @@ static const struct hd_dialect legacy = {
 	.default_format = HD_FMT_XML,
 	/* DESIGN.md §3: the answer follows format, else the request's format. */
 	.ignore_accept = true,
+	/* The seed: "If no ContentType is specified, XML is assumed." */
+	.form_type_is_unset = true,
 	.key_kind = HD_KEY_INTEGRATION,
 	.auth_body = authenticate,
 	.error_doc = error_doc,

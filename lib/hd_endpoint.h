@@ -33,6 +33,10 @@ struct hd_dialect {
 	const char *name;
 	enum hd_format default_format;
 	bool ignore_accept;    /* answers follow ?format=, then the request's format only */
+	/* application/x-www-form-urlencoded counts as no Content-Type: the type that
+	 * curl -d and most HTTP libraries send when the caller names none, as this
+	 * dialect's clients were told they may. */
+	bool form_type_is_unset;
 	enum hd_key_kind key_kind;
 	/* CGI name of the header carrying the key (NULL when auth_body finds it), and the
 	 * header's name for people. */

@@ -134,9 +134,10 @@ hd_fail(struct hd_call *call, enum hd_err err)
 	return hd_refuse(&call->why, HD_P_INTERNAL, NULL, "internal error");
 }
 
-/* application/json, application/xml or text/xml, parameters ignored. */
-static enum hd_format
-hd_media_format(const char *s, size_t len)
+/* Whether the media type s[0..len) (parameters cut off) is type, blanks around it
+ * and case aside. */
+static bool
+hd_media_is(const char *s, size_t len, const char *type)
 {
 	while (len && (*s == ' ' || *s == '\t')) {
 		s++;
@@ -144,9 +145,16 @@ hd_media_format(const char *s, size_t len)
 	}
 	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 		len--;
-	if (hd_ascii_ieq(s, len, "application/json"))
+	return hd_ascii_ieq(s, len, type);
+}
+
+/* application/json, application/xml or text/xml, parameters ignored. */
+static enum hd_format
+hd_media_format(const char *s, size_t len)
+{
+	if (hd_media_is(s, len, "application/json"))
 		return HD_FMT_JSON;
-	if (hd_ascii_ieq(s, len, "application/xml") || hd_ascii_ieq(s, len, "text/xml"))
+	if (hd_media_is(s, len, "application/xml") || hd_media_is(s, len, "text/xml"))
 		return HD_FMT_XML;
 	return HD_FMT_NONE;
 }
@@ -319,12 +327,15 @@ hd_negotiate(struct hd_call *call, const struct hd_dialect *d)
 	call->in_fmt = d->default_format;
 	if (ctype && *ctype) {
 		const char *semi = strchr(ctype, ';');
-		enum hd_format f = hd_media_format(ctype, semi ? (size_t)(semi - ctype) : strlen(ctype));
-		if (f == HD_FMT_NONE)
+		size_t len = semi ? (size_t)(semi - ctype) : strlen(ctype);
+		enum hd_format f = hd_media_format(ctype, len);
+
+		if (f != HD_FMT_NONE)
+			call->in_fmt = f;
+		else if (!d->form_type_is_unset ||
+		    !hd_media_is(ctype, len, "application/x-www-form-urlencoded"))
 			hd_refuse(&call->format_why, HD_P_MEDIA_TYPE, NULL,
 			    "Content-Type must be application/json, application/xml or text/xml");
-		else
-			call->in_fmt = f;
 	}
 	call->out_fmt = call->in_fmt;
 	if (accept && !d->ignore_accept && hd_accept_format(accept) != HD_FMT_NONE)

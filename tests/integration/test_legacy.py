@@ -751,7 +751,9 @@ def test_legacy_10_mb_body_is_413_body_too_large(ctx):
 def test_legacy_unsupported_content_type_is_415(ctx):
     f = ctx.fixture()
     body = xml_doc(push_fields(f))
-    for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+    # application/x-www-form-urlencoded counts as no Content-Type (issue 7): see
+    # test_legacy_content_type.py.
+    for ctype in ("text/plain", "multipart/form-data; boundary=x",
                   "application/jsonx", "application/soap+xml"):
         refused(ctx, lambda: post(ctx, body, ctype), 415, "UnsupportedMediaType", "xml")
     refused(ctx, lambda: post(ctx, body, "text/plain", "?format=json"), 415, "UnsupportedMediaType", "json")
