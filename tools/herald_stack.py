@@ -49,7 +49,6 @@ PROGRAMS = {
     "legacy": "cgi-bin/legacy.fcgi",
     "devices": "cgi-bin/devices.fcgi",
     "ops": "cgi-bin/ops.fcgi",
-    "noop": "bench/noop.fcgi",
 }
 WORKER = "worker/herald-worker"
 PROCS_PER_PROGRAM = 3
@@ -399,7 +398,8 @@ def create_fixture(db, tenant="Test tenant", app="Test app", user="user_123", em
 
 
 def fill_template(template, values):
-    """The text of an httpd-conf/*.in template with every @NAME@ replaced."""
+    """The text of a template (a file name under httpd-conf/, or a path) with every
+    @NAME@ replaced."""
     text = (REPO / "httpd-conf" / template).read_text()
     for name, value in values.items():
         text = text.replace(f"@{name}@", str(value))
@@ -496,8 +496,10 @@ class Stack:
                 break
         raise StackError(f"{name} did not start:\n{logs}")
 
-    def start_lighttpd(self, port=None, program_dir=None, name="lighttpd"):
-        """Start lighttpd (which spawns the programs); return its base URL."""
+    def start_lighttpd(self, port=None, program_dir=None, name="lighttpd", extra=None):
+        """Start lighttpd (which spawns the programs); return its base URL. extra: a
+        template (a path) with more configuration, filled in like the main one and
+        appended to it (bench/run adds its no-op route so)."""
         program_dir = Path(program_dir or self.program_dir)
         self._check_programs(program_dir)
         sdir = self.run_dir / name
@@ -508,10 +510,13 @@ class Stack:
 
         def start(chosen):
             conf = sdir / "lighttpd.conf"
-            conf.write_text(fill_template("lighttpd.conf.in", {
-                "PORT": chosen, "RUN_DIR": sdir, "SOCKET_DIR": sockets,
-                "PROGRAM_DIR": program_dir, "HERALD_CONFIG": self.config_path,
-                "PROCS": PROCS_PER_PROGRAM}))
+            values = {"PORT": chosen, "RUN_DIR": sdir, "SOCKET_DIR": sockets,
+                      "PROGRAM_DIR": program_dir, "HERALD_CONFIG": self.config_path,
+                      "PROCS": PROCS_PER_PROGRAM}
+            text = fill_template("lighttpd.conf.in", values)
+            if extra:
+                text += "\n" + fill_template(extra, values)
+            conf.write_text(text)
             check = subprocess.run(["lighttpd", "-tt", "-f", conf], capture_output=True,
                                    text=True, timeout=30)
             if check.returncode != 0:
