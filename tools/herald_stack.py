@@ -272,8 +272,13 @@ class MariaDB:
                 capture_output=True, text=True, timeout=120)
             if result.returncode != 0:
                 raise StackError(f"mariadb-install-db failed:\n{result.stdout}{result.stderr}")
+        # Its own directory for temporary tables too: /tmp is shared with everything
+        # else on the machine, and a file removed under the server fails its query.
+        tmpdir = self.dir / "tmp"
+        tmpdir.mkdir(exist_ok=True)
         proc = self.processes.spawn("mariadb", [
             "mariadbd", "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}",
+            f"--tmpdir={tmpdir}",
             f"--pid-file={self.dir / 'mariadb.pid'}", f"--log-error={self.log}",
             "--skip-networking", "--skip-name-resolve",
             # A 2xx answer means the message is on disk (DESIGN.md section 12).
