@@ -215,25 +215,6 @@ hd_db_request_start(struct hd_db *db)
 	}
 }
 
-enum hd_err
-hd_db_check(struct hd_db *db)
-{
-	enum hd_err err;
-
-	if ((err = hd_db_connect(db)) != HD_OK)
-		return err;
-	if (mysql_ping(db->conn) != 0) {
-		hd_db_disconnect(db);
-		if ((err = hd_db_connect(db)) != HD_OK)
-			return err;
-		if (mysql_ping(db->conn) != 0) {
-			hd_db_disconnect(db);
-			return HD_ERR_DB_UNAVAILABLE;
-		}
-	}
-	return HD_OK;
-}
-
 /* Logs a failure and maps it; a lost connection is dropped so the next use rebuilds it. */
 static enum hd_err
 hd_db_fail(struct hd_db *db, unsigned code, const char *msg, const char *sql)
@@ -247,6 +228,30 @@ hd_db_fail(struct hd_db *db, unsigned code, const char *msg, const char *sql)
 		hd_log_warn("database unavailable: %u %s", code, msg);
 	if (hd_db_conn_broken(code))
 		hd_db_disconnect(db);
+	return err;
+}
+
+enum hd_err
+hd_db_check(struct hd_db *db)
+{
+	enum hd_err err = HD_ERR_DB_UNAVAILABLE;
+
+	/* Pinged again on a new connection only when the first ping provably never
+	 * reached the server: a ping that timed out has waited its bound already. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		unsigned code;
+
+		if ((err = hd_db_connect(db)) != HD_OK)
+			return err;
+		if (mysql_ping(db->conn) == 0)
+			return HD_OK;
+		code = mysql_errno(db->conn);
+		err = hd_db_fail(db, code, mysql_error(db->conn), "ping");
+		if (db->conn != NULL)
+			hd_db_disconnect(db);
+		if (!hd_db_not_sent(code))
+			break;
+	}
 	return err;
 }
 
