@@ -107,7 +107,8 @@ END //
 -- hd_internal_store_credentials: writes app p_app_id's row for p_provider, replacing
 -- every column (those the provider does not use become NULL), then retires the shared
 -- provider tokens of an APNs key that no app holds now (the key this row held before,
--- when it was the last app with it).
+-- when it was the last app with it). Both in one transaction: the caller's, or its own
+-- when the caller has none.
 CREATE OR REPLACE PROCEDURE hd_internal_store_credentials(
   IN p_app_id BIGINT UNSIGNED, IN p_provider VARCHAR(16) CHARACTER SET utf8mb4,
   IN p_apns_auth VARCHAR(16) CHARACTER SET utf8mb4,
@@ -119,6 +120,17 @@ CREATE OR REPLACE PROCEDURE hd_internal_store_credentials(
   IN p_client_id VARCHAR(255) CHARACTER SET utf8mb4, IN p_client_secret VARCHAR(255) CHARACTER SET utf8mb4)
   MODIFIES SQL DATA
 BEGIN
+  DECLARE v_own TINYINT DEFAULT NOT @@in_transaction;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    IF v_own THEN
+      ROLLBACK;
+    END IF;
+    RESIGNAL;
+  END;
+  IF v_own THEN
+    START TRANSACTION;
+  END IF;
   INSERT INTO app_credentials (app_id, provider, apns_auth, team_id, key_id, private_key_pem,
                                certificate_pem, topic, sandbox, project_id, client_email,
                                token_uri, subject, client_id, client_secret, updated_at)
@@ -135,23 +147,39 @@ BEGIN
   IF p_provider = 'apns' THEN
     CALL hd_internal_retire_provider_tokens();
   END IF;
+  IF v_own THEN
+    COMMIT;
+  END IF;
 END //
 
 -- hd_remove_credentials: deletes app p_app_uid's credentials for p_provider (apns,
 -- fcm, webpush or wns); its deliveries to that platform then fail until new ones are
 -- set. Signals when the app has none for that provider, so that a typo is not
 -- mistaken for a removal. Removing APNs credentials retires the shared provider
--- tokens of their key unless another app still holds that key.
+-- tokens of their key unless another app still holds that key. The removal and the
+-- retirement run in one transaction: the caller's, or its own when the caller has
+-- none.
 -- Returns: nothing.
 CREATE OR REPLACE PROCEDURE hd_remove_credentials(IN p_app_uid VARCHAR(64) CHARACTER SET utf8mb4,
                                                   IN p_provider VARCHAR(16) CHARACTER SET utf8mb4)
   MODIFIES SQL DATA
 BEGIN
   DECLARE v_app BIGINT UNSIGNED;
+  DECLARE v_own TINYINT DEFAULT NOT @@in_transaction;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    IF v_own THEN
+      ROLLBACK;
+    END IF;
+    RESIGNAL;
+  END;
   CALL hd_internal_app_by_uid('hd_remove_credentials', p_app_uid, v_app);
   IF p_provider IS NULL OR CAST(p_provider AS BINARY) NOT IN ('apns', 'fcm', 'webpush', 'wns') THEN
     CALL hd_internal_fail(CONCAT('hd_remove_credentials: bad provider ''', IFNULL(LEFT(p_provider, 16), 'NULL'),
                                  ''' (want apns, fcm, webpush or wns)'));
+  END IF;
+  IF v_own THEN
+    START TRANSACTION;
   END IF;
   DELETE FROM app_credentials WHERE app_id = v_app AND provider = p_provider;
   IF ROW_COUNT() = 0 THEN
@@ -163,6 +191,9 @@ BEGIN
   UPDATE app_credentials SET updated_at = UTC_TIMESTAMP(6) WHERE app_id = v_app;
   IF p_provider = 'apns' THEN
     CALL hd_internal_retire_provider_tokens();
+  END IF;
+  IF v_own THEN
+    COMMIT;
   END IF;
 END //
 

@@ -7,6 +7,7 @@ its key id, and refuses a second new token of a key within 20 minutes).
 Each test uses a team and key id of its own, registers its keys with the mock beside the
 shared test key, and puts the mock's configuration back at its end."""
 import contextlib
+import hashlib
 import secrets
 import time
 
@@ -217,3 +218,50 @@ def test_share_provider_token_hands_back_only_the_token_of_the_offered_key(ctx):
 def last_message(ctx, f):
     [(mid,)] = ctx.db.query(f"SELECT MAX(id) FROM messages WHERE app_id = {f.app_id}")
     return int(mid)
+
+
+# Version 6 rows: five teams, each with key id KEY_ID and one shared token; the apps'
+# keys (key A, key A again with CRLF line endings, key B) set at 10:00 or 10:10.
+V6_KEYS = """
+INSERT INTO tenants (id, name) VALUES (7, 'Tenant');
+INSERT INTO apps (id, uid, tenant_id, name) VALUES
+  (11, '3f2b8a52-4e1c-4b8e-9d1a-5c6e7f809a11', 7, 'one key, token issued after it'),
+  (12, '3f2b8a52-4e1c-4b8e-9d1a-5c6e7f809a12', 7, 'one key, token issued before it'),
+  (13, '3f2b8a52-4e1c-4b8e-9d1a-5c6e7f809a13', 7, 'two keys: key A'),
+  (14, '3f2b8a52-4e1c-4b8e-9d1a-5c6e7f809a14', 7, 'two keys: key B'),
+  (15, '3f2b8a52-4e1c-4b8e-9d1a-5c6e7f809a15', 7, 'one key in two apps'),
+  (16, '3f2b8a52-4e1c-4b8e-9d1a-5c6e7f809a16', 7, 'one key in two apps, CRLF');
+INSERT INTO app_credentials (app_id, provider, apns_auth, team_id, key_id, private_key_pem,
+                             topic, updated_at) VALUES
+  (11, 'apns', 'token', 'TEAMAFTER1', '{kid}', {a}, 'com.example.app', '2026-05-01 10:00:00'),
+  (12, 'apns', 'token', 'TEAMBEFORE', '{kid}', {a}, 'com.example.app', '2026-05-01 10:00:00'),
+  (13, 'apns', 'token', 'TEAMTWOKEY', '{kid}', {a}, 'com.example.app', '2026-05-01 10:00:00'),
+  (14, 'apns', 'token', 'TEAMTWOKEY', '{kid}', {b}, 'com.example.app', '2026-05-01 10:00:00'),
+  (15, 'apns', 'token', 'TEAMSHARED', '{kid}', {a}, 'com.example.app', '2026-05-01 10:00:00'),
+  (16, 'apns', 'token', 'TEAMSHARED', '{kid}', {a_crlf}, 'com.example.app', '2026-05-01 10:10:00');
+INSERT INTO provider_tokens (issuer, key_id, token, issued_at) VALUES
+  ('TEAMAFTER1', '{kid}', 'jwt-after', '2026-05-01 10:30:00'),
+  ('TEAMBEFORE', '{kid}', 'jwt-before', '2026-05-01 09:30:00'),
+  ('TEAMTWOKEY', '{kid}', 'jwt-two-keys', '2026-05-01 10:30:00'),
+  ('TEAMSHARED', '{kid}', 'jwt-shared', '2026-05-01 10:20:00'),
+  ('TEAMNOAPPS', '{kid}', 'jwt-no-app', '2026-05-01 10:30:00');
+"""
+
+
+@once
+def test_upgrade_keeps_only_shared_tokens_whose_signing_key_is_known(ctx):
+    from test_schema_upgrade import scratch_database
+    key_a, _ = new_key()
+    key_b, _ = new_key()
+    with scratch_database(ctx) as db:
+        ctx.db.migrate(database=db, to=6)
+        ctx.db.query(V6_KEYS.format(kid=KEY_ID, a=sql_str(key_a), b=sql_str(key_b),
+                                    a_crlf=sql_str(key_a.replace("\n", "\r\n"))), db)
+        ctx.db.migrate(database=db)
+        [(fingerprint_a,)] = ctx.db.query(
+            "SELECT DISTINCT apns_key_fingerprint FROM app_credentials WHERE app_id IN (11, 15, 16)", db)
+        assert fingerprint_a == hashlib.sha256("".join(key_a.split()).encode()).hexdigest()
+        kept = ctx.db.query("SELECT issuer, key_id, key_fingerprint, token FROM provider_tokens"
+                            " ORDER BY issuer", db)
+        assert kept == [("TEAMAFTER1", KEY_ID, fingerprint_a, "jwt-after"),
+                        ("TEAMSHARED", KEY_ID, fingerprint_a, "jwt-shared")], kept
