@@ -6,10 +6,15 @@
  * Provider tokens: Apple counts token changes per team and answers
  * TooManyProviderTokenUpdates when they come too often, so every process and host uses
  * the one current token of a (team, key), shared through the database
- * (hd_share_provider_token). Each process caches it per (team, key) and asks the
- * database again when it is 50 minutes old (Apple refuses tokens older than an hour),
- * or, once APNs refused it, when it is 20 minutes old (Apple's shortest refresh
- * interval). Without a database (unit tests) the token stays in the process.
+ * (hd_share_provider_token). A token belongs to the key material that signed it: the
+ * cache and the shared row are keyed by (team, key id, key fingerprint), so when an
+ * operator replaces an app's .p8 under the same team and key id, the next build with
+ * the new credentials finds no token of the new key and signs one at once; a token of
+ * the old key is never sent with, nor handed to, credentials that carry another key.
+ * Each process asks the database again when its token is 50 minutes old (Apple
+ * refuses tokens older than an hour), or, once APNs refused it, when it is 20 minutes
+ * old (Apple's shortest refresh interval, which applies only to this key's own token).
+ * Without a database (unit tests) the token stays in the process.
  *
  * Payload keys herald adds beside "aps" for the app's notification service extension:
  * "image" (the media URL to attach; mutable-content is set with it) and "url" (what a
@@ -37,17 +42,19 @@
 #define APNS_DEVICE_MAX 200
 #define APNS_TOPIC_MAX 255
 #define APNS_ID_MAX 64              /* Apple's team and key ids have 10 characters */
+#define APNS_FINGERPRINT_LEN 64     /* SHA-256, hex */
 #define APNS_JWT_MAX 512            /* with ids of APNS_ID_MAX a token stays under 400 */
 #define APNS_REFRESH_S 3000
 #define APNS_REFUSED_S 1200
 #define APNS_KEY_IMAGE "image"
 #define APNS_KEY_URL "url"
 
-static const char SQL_SHARE_TOKEN[] = "CALL hd_share_provider_token(?, ?, ?, ?, ?)";
+static const char SQL_SHARE_TOKEN[] = "CALL hd_share_provider_token(?, ?, ?, ?, ?, ?)";
 
 struct apns_token {
 	char *team_id;
 	char *key_id;
+	char fingerprint[APNS_FINGERPRINT_LEN + 1];  /* of the key that signs jwt */
 	char jwt[APNS_JWT_MAX];     /* "" until the first build */
 	int64_t issued_at;          /* usec: the token's iat */
 	bool refused;               /* APNs refused it: replace it once 20 minutes old */
@@ -132,6 +139,18 @@ apns_device_ok(const char *token)
 		return false;
 	n = strlen(token);
 	return n >= APNS_DEVICE_MIN && n % 2 == 0;
+}
+
+/* As SQL's SHA2() writes a SHA-256: 64 lowercase hex digits. */
+static bool
+apns_fingerprint_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == APNS_FINGERPRINT_LEN;
 }
 
 /* A JWS compact token: base64url segments and dots only. */
@@ -250,7 +269,8 @@ apns_check(const struct hd_app_creds *creds, const struct hd_notification *n,
 {
 	if (creds == NULL || creds->apns_auth == HD_APNS_NONE ||
 	    (creds->apns_auth == HD_APNS_TOKEN && (creds->apns_key == NULL ||
-	    creds->apns_team_id == NULL || creds->apns_key_id == NULL)) ||
+	    creds->apns_team_id == NULL || creds->apns_key_id == NULL ||
+	    creds->apns_key_fingerprint == NULL)) ||
 	    (creds->apns_auth == HD_APNS_CERTIFICATE && (creds->apns_cert_pem == NULL ||
 	    creds->apns_cert_key_pem == NULL)))
 		return hd_outcome_refuse(refused, "no APNs credentials for this app");
@@ -258,6 +278,8 @@ apns_check(const struct hd_app_creds *creds, const struct hd_notification *n,
 	    (!apns_text_ok(creds->apns_team_id, APNS_ID_MAX, false) ||
 	    !apns_text_ok(creds->apns_key_id, APNS_ID_MAX, false)))
 		return hd_outcome_refuse(refused, "malformed APNs team id or key id");
+	if (creds->apns_auth == HD_APNS_TOKEN && !apns_fingerprint_ok(creds->apns_key_fingerprint))
+		return hd_outcome_refuse(refused, "malformed APNs key fingerprint");
 	if (creds->apns_topic == NULL || creds->apns_topic[0] == '\0')
 		return hd_outcome_refuse(refused, "no APNs topic (bundle id) for this app");
 	if (!apns_text_ok(creds->apns_topic, APNS_TOPIC_MAX, false))
@@ -272,12 +294,14 @@ apns_check(const struct hd_app_creds *creds, const struct hd_notification *n,
 	return HD_BUILD_READY;
 }
 
+/* The cached token of creds' key: same team, key id and key fingerprint. */
 static struct apns_token *
-apns_token_find(struct apns_state *st, const char *team_id, const char *key_id)
+apns_token_find(struct apns_state *st, const struct hd_app_creds *creds)
 {
 	for (size_t i = 0; i < st->ntokens; i++)
-		if (strcmp(st->tokens[i].team_id, team_id) == 0 &&
-		    strcmp(st->tokens[i].key_id, key_id) == 0)
+		if (strcmp(st->tokens[i].team_id, creds->apns_team_id) == 0 &&
+		    strcmp(st->tokens[i].key_id, creds->apns_key_id) == 0 &&
+		    strcmp(st->tokens[i].fingerprint, creds->apns_key_fingerprint) == 0)
 			return &st->tokens[i];
 	return NULL;
 }
@@ -288,13 +312,14 @@ apns_token_entry(struct apns_state *st, const struct hd_app_creds *creds,
 {
 	struct apns_token *t, *grown;
 
-	if ((*out = apns_token_find(st, creds->apns_team_id, creds->apns_key_id)) != NULL)
+	if ((*out = apns_token_find(st, creds)) != NULL)
 		return HD_OK;
 	if ((grown = realloc(st->tokens, (st->ntokens + 1) * sizeof(*grown))) == NULL)
 		return HD_ERR_NOMEM;
 	st->tokens = grown;
 	t = &grown[st->ntokens];
 	memset(t, 0, sizeof(*t));
+	snprintf(t->fingerprint, sizeof(t->fingerprint), "%s", creds->apns_key_fingerprint);
 	t->team_id = strdup(creds->apns_team_id);
 	t->key_id = strdup(creds->apns_key_id);
 	if (t->team_id == NULL || t->key_id == NULL) {
@@ -326,8 +351,9 @@ out:
 	return err;
 }
 
-/* The provider token to send for creds' (team, key): the cached one while young
- * enough, else the one the database says is current after offering a new one. */
+/* The provider token to send for creds' (team, key id, key): the cached one while
+ * young enough, else the one the database says is current for that key after offering
+ * a new one. */
 static enum hd_err
 apns_bearer(struct hd_provider_ctx *ctx, struct apns_state *st,
     const struct hd_app_creds *creds, int64_t now, const char **jwt)
@@ -339,7 +365,7 @@ apns_bearer(struct hd_provider_ctx *ctx, struct apns_state *st,
 		{ .type = HD_DBT_TEXT, .buf = shared, .cap = sizeof(shared) },
 		{ .type = HD_DBT_TIME, .num = &shared_at },
 	};
-	struct hd_dbp params[5];
+	struct hd_dbp params[6];
 	char *candidate = NULL;
 	bool found;
 	enum hd_err err;
@@ -364,10 +390,11 @@ apns_bearer(struct hd_provider_ctx *ctx, struct apns_state *st,
 	} else {
 		params[0] = HD_DBP_STR(creds->apns_team_id);
 		params[1] = HD_DBP_STR(creds->apns_key_id);
-		params[2] = HD_DBP_STR(candidate);
-		params[3] = HD_DBP_TIME(iat);
-		params[4] = HD_DBP_I64(min_age);
-		if ((err = hd_db_call(ctx->db, SQL_SHARE_TOKEN, params, 5, cols, 2,
+		params[2] = HD_DBP_STR(creds->apns_key_fingerprint);
+		params[3] = HD_DBP_STR(candidate);
+		params[4] = HD_DBP_TIME(iat);
+		params[5] = HD_DBP_I64(min_age);
+		if ((err = hd_db_call(ctx->db, SQL_SHARE_TOKEN, params, 6, cols, 2,
 		    &found)) != HD_OK)
 			goto out;
 		if (!found || cols[0].is_null || cols[1].is_null || !apns_jwt_ok(shared)) {
@@ -543,9 +570,11 @@ apns_classify(struct hd_provider_ctx *ctx, void *state, const struct hd_app_cred
 		out->gone_since = ms * 1000;
 	if (auth) {
 		out->auth_expired = true;
+		/* Only this key's token: credentials with another key have a token of
+		 * their own, which this refusal says nothing about. */
 		if (st && creds && creds->apns_auth == HD_APNS_TOKEN && creds->apns_team_id &&
-		    creds->apns_key_id &&
-		    (t = apns_token_find(st, creds->apns_team_id, creds->apns_key_id)) != NULL)
+		    creds->apns_key_id && creds->apns_key_fingerprint &&
+		    (t = apns_token_find(st, creds)) != NULL)
 			t->refused = true;
 	}
 	json_object_put(doc);

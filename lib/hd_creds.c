@@ -46,6 +46,7 @@ hd_creds_entry_free(struct hd_creds_entry *e)
 	free(c->apns_team_id);
 	free(c->apns_key_id);
 	hd_signer_free(c->apns_key);
+	free(c->apns_key_fingerprint);
 	free(c->apns_cert_pem);
 	free(c->apns_cert_key_pem);
 	free(c->apns_topic);
@@ -109,19 +110,20 @@ hd_load_key(const struct hd_dbc *col, enum hd_jws_alg alg, uint64_t app_id,
 	}
 }
 
-enum col { C_PROVIDER, C_AUTH, C_TEAM, C_KEY_ID, C_KEY, C_CERT, C_TOPIC, C_SANDBOX,
-	C_PROJECT, C_EMAIL, C_TOKEN_URI, C_SUBJECT, C_CLIENT_ID, C_CLIENT_SECRET, C__MAX };
+enum col { C_PROVIDER, C_AUTH, C_TEAM, C_KEY_ID, C_KEY, C_KEY_FINGERPRINT, C_CERT, C_TOPIC,
+	C_SANDBOX, C_PROJECT, C_EMAIL, C_TOKEN_URI, C_SUBJECT, C_CLIENT_ID, C_CLIENT_SECRET,
+	C__MAX };
 
 static enum hd_err
 hd_creds_load(struct hd_creds_cache *c, uint64_t app_id, struct hd_creds_entry *e)
 {
 	static const char sql[] =
-	    "SELECT provider, apns_auth, team_id, key_id, private_key_pem, certificate_pem, "
-	    "topic, sandbox, project_id, client_email, token_uri, subject, client_id, "
+	    "SELECT provider, apns_auth, team_id, key_id, private_key_pem, "
+	    "apns_key_fingerprint, certificate_pem, topic, sandbox, project_id, client_email, token_uri, subject, client_id, "
 	    "client_secret FROM app_credentials WHERE app_id = ?";
 	struct hd_dbp p[] = { HD_DBP_U64(app_id) };
-	static const size_t caps[C__MAX] = { 16, 16, 65, 65, HD_PEM_MAX, HD_PEM_MAX, 256, 0,
-		256, 256, 1025, 256, 256, 256 };
+	static const size_t caps[C__MAX] = { 16, 16, 65, 65, HD_PEM_MAX, 65, HD_PEM_MAX, 256,
+		0, 256, 256, 1025, 256, 256, 256 };
 	struct hd_dbc cols[C__MAX];
 	char *bufs[C__MAX] = { 0 };
 	int64_t sandbox = 0;
@@ -155,6 +157,9 @@ hd_creds_load(struct hd_creds_cache *c, uint64_t app_id, struct hd_creds_entry *
 			    (err = hd_dup_col(&cols[C_TOPIC], &a->apns_topic)))
 				break;
 			if (a->apns_auth == HD_APNS_TOKEN) {
+				if ((err = hd_dup_col(&cols[C_KEY_FINGERPRINT],
+				    &a->apns_key_fingerprint)))
+					break;
 				hd_load_key(&cols[C_KEY], HD_JWS_ES256, app_id, "APNs key",
 				    &a->apns_key);
 			} else if ((err = hd_dup_col(&cols[C_CERT], &a->apns_cert_pem)) ||

@@ -47,6 +47,9 @@ struct hd_app_creds {
 	char *apns_team_id;
 	char *apns_key_id;
 	struct hd_signer *apns_key;       /* token auth: the .p8 key (ES256) */
+	char *apns_key_fingerprint;       /*   and its fingerprint, 64 lowercase hex digits
+	                                     (app_credentials.apns_key_fingerprint): the
+	                                     provider token shared for this key carries it */
 	char *apns_cert_pem;              /* certificate auth: client certificate */
 	char *apns_cert_key_pem;          /*   and its private key */
 	char *apns_topic;                 /* bundle id */

@@ -229,6 +229,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		creds.apns_auth = HD_APNS_TOKEN;
 		creds.apns_team_id = "TEAM012345";
 		creds.apns_key_id = "KEY0123456";
+		creds.apns_key_fingerprint =
+		    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 		creds.apns_topic = "net.example.herald";
 		creds.fcm_project_id = "herald-fuzz";
 		creds.fcm_client_email = "fuzz@herald-fuzz.iam.gserviceaccount.com";

@@ -272,7 +272,7 @@ def test_finish_answers_the_new_state_or_lost(ctx):
 def offer_token(ctx, team, candidate, answers, errors):
     try:
         answers[candidate] = ctx.db.query(
-            f"CALL hd_share_provider_token('{team}', 'KEY0000001', '{candidate}',"
+            f"CALL hd_share_provider_token('{team}', 'KEY0000001', SHA2('key', 256), '{candidate}',"
             " '2026-05-01 12:00:00', 3000)")[0]
     except Exception as e:  # reported by the test's thread
         errors.append(e)

@@ -7,6 +7,11 @@ and an apns-id header on every answer.
 
 Configuration (control API, POST /config, section "apns"):
   {"keys": [{"team_id", "key_id", "public_key_pem"}], "topics": ["com.example.app"]}
+Configuring again keeps what the mock remembers of keys that stay as they were. A key
+id configured with another public key (an operator who fixed a wrong .p8 file, as
+Apple sees it: the key registered for that key id is another one) is a new key: tokens
+signed by the old one are refused as InvalidProviderToken from then on, and the new
+key's token-update history starts empty.
 A configured topic also allows its push-type variants (topic + ".voip" for voip,
 and so on); push types that need such a suffix are refused without it.
 
@@ -16,8 +21,9 @@ signature must verify (raw r||s). iat older than one hour -> 403
 ExpiredProviderToken. A token not seen before for a (team, key) whose iat is less
 than 20 minutes from the iat of the last token accepted for that (team, key) ->
 429 TooManyProviderTokenUpdates (Apple counts token refreshes per team, which is why
-herald shares its token). Verified tokens are cached so a repeated token costs no
-signature check.
+herald shares its token); the history is kept per (team, key id, public key). Verified
+tokens are cached, with the key that verified them, so a repeated token costs no
+signature check while that key stays configured.
 
 Certificate auth: when there is no authorization header, a TLS client certificate
 verified against the server's --client-ca authenticates; its subject UID is the app's
@@ -31,7 +37,8 @@ import json
 import re
 import time
 
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.serialization import (Encoding, PublicFormat,
+                                                          load_pem_public_key)
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import jws
@@ -108,14 +115,14 @@ class Apns:
             pub = load_pem_public_key(k["public_key_pem"].encode("ascii"))
             if not isinstance(pub, ec.EllipticCurvePublicKey) or pub.curve.name != "secp256r1":
                 raise ValueError("APNs keys are P-256 keys")
-            keys[k["key_id"]] = (k["team_id"], pub)
+            keys[k["key_id"]] = (k["team_id"], pub,
+                                 pub.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
         topics = section.get("topics", [])
         if not all(isinstance(t, str) for t in topics):
             raise ValueError("topics must be strings")
         self.section = section
         self.keys = keys
         self.topics = frozenset(topics)
-        self.forget_tokens()
 
     def config(self):
         return self.section
@@ -203,19 +210,24 @@ class Apns:
 
     def check_token(self, token):
         known = self.verified.get(token)
-        if known is None:
+        if known is None or self.key_of(known[0], known[1]) != known[3]:
             known = self.verify_token(token)
-        team, kid, iat = known
+        team, kid, iat, key = known
         now = time.time()
         if iat < now - TOKEN_LIFETIME:
             raise ProviderError("ExpiredProviderToken")
         if token in self.accepted:
             return
-        last = self.last_iat.get((team, kid))
+        last = self.last_iat.get((team, kid, key))
         if last is not None and abs(iat - last) < TOKEN_UPDATE_INTERVAL:
             raise ProviderError("TooManyProviderTokenUpdates")
         self.accepted.add(token)
-        self.last_iat[(team, kid)] = iat if last is None else max(iat, last)
+        self.last_iat[(team, kid, key)] = iat if last is None else max(iat, last)
+
+    def key_of(self, team, kid):
+        """The identity (DER) of the public key configured for (team, kid), or None."""
+        found = self.keys.get(kid)
+        return found[2] if found is not None and found[0] == team else None
 
     def verify_token(self, token):
         try:
@@ -227,7 +239,7 @@ class Apns:
         iat = claims.get("iat")
         if header.get("alg") != "ES256" or kid not in self.keys:
             raise ProviderError("InvalidProviderToken")
-        team, public_key = self.keys[kid]
+        team, public_key, key = self.keys[kid]
         if iss != team or not isinstance(iat, int) or isinstance(iat, bool):
             raise ProviderError("InvalidProviderToken")
         if iat > time.time() + CLOCK_SKEW:
@@ -238,8 +250,8 @@ class Apns:
             raise ProviderError("InvalidProviderToken")
         if len(self.verified) >= TOKEN_CACHE_LIMIT:
             self.verified.clear()
-        self.verified[token] = (team, kid, iat)
-        return team, kid, iat
+        self.verified[token] = (team, kid, iat, key)
+        return team, kid, iat, key
 
     def check_topic(self, topic, push_type, cert_topic):
         suffix = PUSH_TYPES[push_type]

@@ -21,6 +21,9 @@ import tempfile
 import time
 from urllib.parse import urlencode
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 import ece
 import jws
 from control import MockProviders
@@ -221,6 +224,39 @@ def check_apns(c, m):
     c.check("apns: a failing request gets its real error even with a script queued",
             status == 403, (status, answer))
     return token
+
+
+def check_apns_key_replacement(c, m, token):
+    """A key id configured with another public key: the old key's tokens are refused,
+    the new key's first token is not a too-early update; reconfiguring without a change
+    keeps the token history. The configuration is put back at the end."""
+    ca = m.certs["ca_cert"]
+    k = m.keys["apns"]
+    saved = m.sections["apns"]
+    rest = ["apns-topic: com.example.app", "apns-push-type: alert"]
+    payload = b'{"aps":{"alert":"x"}}'
+    url = m.url("/3/device/" + DEVICE)
+    m.configure(apns=saved)
+    status, _, _ = curl(url, ca, ["authorization: bearer " + token] + rest, payload)
+    newer = apns_token(m.keys, int(time.time()))
+    again, _, _ = curl(url, ca, ["authorization: bearer " + newer] + rest, payload)
+    c.check("apns: configured again unchanged, the token history stays",
+            status == 200 and again == 429, (status, again))
+    new_key = ec.generate_private_key(ec.SECP256R1())
+    public_pem = new_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    m.configure(apns=dict(saved, keys=[{"team_id": k["team_id"], "key_id": k["key_id"],
+                                        "public_key_pem": public_pem}]))
+    status, _, answer = curl(url, ca, ["authorization: bearer " + token] + rest, payload)
+    c.check("apns: a token of the key a key id had before -> 403 InvalidProviderToken",
+            status == 403 and b"InvalidProviderToken" in answer, (status, answer))
+    fresh = jws.sign_es256(new_key, {"kid": k["key_id"]},
+                           {"iss": k["team_id"], "iat": int(time.time())})
+    status, _, answer = curl(url, ca, ["authorization: bearer " + fresh] + rest, payload)
+    c.check("apns: the new key's first token gets 200", status == 200, (status, answer))
+    m.configure(apns=saved)
+    status, _, _ = curl(url, ca, ["authorization: bearer " + token] + rest, payload)
+    c.check("apns: the original key back, its token works again", status == 200, status)
 
 
 def check_multiplexing(c, m, token):
@@ -455,7 +491,9 @@ def main():
     run_dir = args.keep or tempfile.mkdtemp(prefix="herald-mocks-")
     m = MockProviders.start(run_dir)
     try:
-        check_multiplexing(c, m, check_apns(c, m))
+        token = check_apns(c, m)
+        check_apns_key_replacement(c, m, token)
+        check_multiplexing(c, m, token)
         check_fcm(c, m)
         check_webpush(c, m)
         check_wns(c, m)

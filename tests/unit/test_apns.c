@@ -3,8 +3,10 @@
  * environment, every apns-* header, the payload field by field, a provider token whose
  * ES256 signature OpenSSL verifies with the public key) or refuses it naming the limit;
  * the token is reused per (team, key) and not re-signed after a refusal inside 20
- * minutes; classify() maps every reason Apple documents. The key is made here, so no
- * key material is kept in the tree. ctx->db is NULL: tokens stay in the process.
+ * minutes, while credentials that carry another key under the same team and key id
+ * get a token of their own at once, refused or not; classify() maps every reason
+ * Apple documents. The keys are made here, so no key material is kept in the tree.
+ * ctx->db is NULL: tokens stay in the process.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +27,11 @@
 
 #define DEVICE "0123456789abcdef0123456789abcdef0123456789abcdef0123456789ABCDEF"
 
-static EVP_PKEY *key;
-static struct hd_signer *signer;
+#define FINGERPRINT "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
+#define OTHER_FINGERPRINT "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+
+static EVP_PKEY *key, *replacement_key;
+static struct hd_signer *signer, *replacement_signer;
 static struct hd_config cfg;
 static struct hd_provider_ctx ctx;
 static void *state;
@@ -36,7 +41,8 @@ token_creds(void)
 {
 	struct hd_app_creds c = { .app_id = 7, .apns_auth = HD_APNS_TOKEN,
 		.apns_team_id = "TEAM123456", .apns_key_id = "KEY1234567",
-		.apns_key = signer, .apns_topic = "com.example.app" };
+		.apns_key = signer, .apns_key_fingerprint = FINGERPRINT,
+		.apns_topic = "com.example.app" };
 	return c;
 }
 
@@ -48,10 +54,10 @@ jstr(json_object *o, const char *path)
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-/* Verifies an ES256 JWS with the test key (raw r||s turned into DER for OpenSSL) and
+/* Verifies an ES256 JWS with public key k (raw r||s turned into DER for OpenSSL) and
  * returns its header and claims. */
 static bool
-verify_jwt(const char *jwt, json_object **hdr, json_object **claims)
+verify_jwt_with(EVP_PKEY *k, const char *jwt, json_object **hdr, json_object **claims)
 {
 	const char *d1 = strchr(jwt, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
 	unsigned char raw[64], *der = NULL;
@@ -66,7 +72,7 @@ verify_jwt(const char *jwt, json_object **hdr, json_object **claims)
 	if ((sig = ECDSA_SIG_new()) == NULL ||
 	    !ECDSA_SIG_set0(sig, BN_bin2bn(raw, 32, NULL), BN_bin2bn(raw + 32, 32, NULL)) ||
 	    (derlen = i2d_ECDSA_SIG(sig, &der)) <= 0 || (md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) != 1)
+	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, k) != 1)
 		goto out;
 	ok = EVP_DigestVerify(md, der, (size_t)derlen, (const unsigned char *)jwt,
 	    (size_t)(d2 - jwt)) == 1;
@@ -77,6 +83,13 @@ out:
 	OPENSSL_free(der);
 	ECDSA_SIG_free(sig);
 	return ok;
+}
+
+/* Verifies with the test key. */
+static bool
+verify_jwt(const char *jwt, json_object **hdr, json_object **claims)
+{
+	return verify_jwt_with(key, jwt, hdr, claims);
 }
 
 static int
@@ -275,6 +288,7 @@ test_refusals_name_the_reason(void)
 	static const struct hd_notification plain = { .body = "b", .priority = 5 };
 	struct hd_app_creds good = token_creds(), none = { .app_id = 9 };
 	struct hd_app_creds keyless = good, topicless = good, certless = good;
+	struct hd_app_creds unfingerprinted = good, short_fingerprint = good, upper_fingerprint = good;
 	struct {
 		int line;
 		const struct hd_app_creds *creds;
@@ -285,6 +299,9 @@ test_refusals_name_the_reason(void)
 		{ __LINE__, NULL, plain, DEVICE, "no APNs credentials for this app" },
 		{ __LINE__, &keyless, plain, DEVICE, "no APNs credentials for this app" },
 		{ __LINE__, &certless, plain, DEVICE, "no APNs credentials for this app" },
+		{ __LINE__, &unfingerprinted, plain, DEVICE, "no APNs credentials for this app" },
+		{ __LINE__, &short_fingerprint, plain, DEVICE, "malformed APNs key fingerprint" },
+		{ __LINE__, &upper_fingerprint, plain, DEVICE, "malformed APNs key fingerprint" },
 		{ __LINE__, &topicless, plain, DEVICE, "no APNs topic (bundle id) for this app" },
 		{ __LINE__, &good, plain, DEVICE + 2, "malformed APNs device token" },
 		{ __LINE__, &good, plain, DEVICE "a", "malformed APNs device token" },
@@ -310,6 +327,10 @@ test_refusals_name_the_reason(void)
 	memset(collapse65, 'c', sizeof(collapse65) - 1);
 	memset(collapse64, 'c', sizeof(collapse64) - 1);
 	keyless.apns_key = NULL;
+	unfingerprinted.apns_key_fingerprint = NULL;
+	short_fingerprint.apns_key_fingerprint = FINGERPRINT + 1;
+	upper_fingerprint.apns_key_fingerprint =
+	    "A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8F90";
 	topicless.apns_topic = NULL;
 	certless.apns_auth = HD_APNS_CERTIFICATE;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -394,6 +415,47 @@ test_token_is_shared_per_team_and_key(void)
 	hd_provider_apns.classify(&ctx, state, &a, &resp, &out);
 	CHECK(out.kind == HD_OUTCOME_RETRY && out.auth_expired);
 	CHECK(strcmp(bearer(&a, after, sizeof(after)), first) == 0);
+}
+
+/* An operator replaced the app's .p8 with another key under the same team and key id:
+ * the old key's token is not sent with the new credentials, even in the same second
+ * and after APNs refused it; the old key's own token still keeps the 20-minute rule. */
+static void
+test_replaced_key_under_the_same_team_and_key_id_gets_its_own_token_at_once(void)
+{
+	struct hd_app_creds old = token_creds(), replaced = token_creds();
+	char first[600], refused_again[600], with_new[600], new_again[600];
+	struct hd_http_response resp = { .status = 403,
+		.body = "{\"reason\":\"InvalidProviderToken\"}" };
+	struct hd_outcome out;
+	json_object *hdr, *claims;
+
+	old.apns_key_id = replaced.apns_key_id = "KEYREPLACE";
+	replaced.apns_key = replacement_signer;
+	replaced.apns_key_fingerprint = OTHER_FINGERPRINT;
+	bearer(&old, first, sizeof(first));
+	CHECK(first[0] != '\0');
+	resp.body_len = strlen(resp.body);
+	hd_provider_apns.classify(&ctx, state, &old, &resp, &out);
+	CHECK(out.kind == HD_OUTCOME_RETRY && out.auth_expired);
+
+	bearer(&replaced, with_new, sizeof(with_new));
+	CHECK(with_new[0] != '\0' && strcmp(with_new, first) != 0);
+	CHECK(verify_jwt_with(replacement_key, with_new + 7, &hdr, &claims));
+	CHECK(jstr(hdr, "kid") && strcmp(jstr(hdr, "kid"), "KEYREPLACE") == 0);
+	CHECK(jstr(claims, "iss") && strcmp(jstr(claims, "iss"), "TEAM123456") == 0);
+	json_object_put(hdr);
+	json_object_put(claims);
+	CHECK(!verify_jwt(with_new + 7, &hdr, &claims));
+	json_object_put(hdr);
+	json_object_put(claims);
+	CHECK(strcmp(bearer(&replaced, new_again, sizeof(new_again)), with_new) == 0);
+
+	/* The old key's refused token is not re-signed inside 20 minutes. */
+	CHECK(strcmp(bearer(&old, refused_again, sizeof(refused_again)), first) == 0);
+	/* A refusal of the old key's token leaves the new key's token alone. */
+	hd_provider_apns.classify(&ctx, state, &old, &resp, &out);
+	CHECK(strcmp(bearer(&replaced, new_again, sizeof(new_again)), with_new) == 0);
 }
 
 static void
@@ -486,18 +548,18 @@ test_classify_unregistered_timestamp_and_transport_error(void)
 }
 
 static bool
-make_key(void)
+make_key(EVP_PKEY **k, struct hd_signer **s)
 {
 	BIO *bio = NULL;
 	char *pem;
 	long len;
 	bool ok = false;
 
-	if ((key = EVP_EC_gen("P-256")) == NULL || (bio = BIO_new(BIO_s_mem())) == NULL ||
-	    !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) ||
+	if ((*k = EVP_EC_gen("P-256")) == NULL || (bio = BIO_new(BIO_s_mem())) == NULL ||
+	    !PEM_write_bio_PrivateKey(bio, *k, NULL, NULL, 0, NULL, NULL) ||
 	    (len = BIO_get_mem_data(bio, &pem)) <= 0)
 		goto out;
-	ok = hd_signer_from_pem(pem, (size_t)len, HD_JWS_ES256, &signer) == HD_OK;
+	ok = hd_signer_from_pem(pem, (size_t)len, HD_JWS_ES256, s) == HD_OK;
 out:
 	BIO_free(bio);
 	return ok;
@@ -508,7 +570,8 @@ main(void)
 {
 	hd_config_defaults(&cfg);
 	ctx.cfg = &cfg;
-	if (!make_key() || hd_provider_apns.init(&ctx, &state) != HD_OK) {
+	if (!make_key(&key, &signer) || !make_key(&replacement_key, &replacement_signer) ||
+	    hd_provider_apns.init(&ctx, &state) != HD_OK) {
 		fprintf(stderr, "set-up failed\n");
 		return 1;
 	}
@@ -520,10 +583,13 @@ main(void)
 	test_certificate_auth_sends_no_token();
 	test_refusals_name_the_reason();
 	test_token_is_shared_per_team_and_key();
+	test_replaced_key_under_the_same_team_and_key_id_gets_its_own_token_at_once();
 	test_classify_every_reason();
 	test_classify_unregistered_timestamp_and_transport_error();
 	hd_provider_apns.fini(state);
 	hd_signer_free(signer);
+	hd_signer_free(replacement_signer);
 	EVP_PKEY_free(key);
+	EVP_PKEY_free(replacement_key);
 	UNIT_DONE();
 }
