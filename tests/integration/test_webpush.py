@@ -312,16 +312,21 @@ def test_clients_refuse_invalid_query_parameters_with_invalid_request(ctx):
     for query in ("limit=0", "limit=1001", "limit=-1", "limit=abc", "limit=1.5", "limit=",
                   "limit=99999999999999999999", "offset=-1", "offset=x", "offset=1e3",
                   "status=deleted", "status=ACTIVE", "status=", "user_email=" + "a" * 256,
-                  "user_email=%ff", "format=yaml"):
-        assert_error(get(ctx, f"/clients?{query}", key), 400, "INVALID_REQUEST")
-    # lighttpd refuses a NUL or a broken escape in the URL itself (its own 400 page);
-    # what Apache passes on, herald refuses.
-    for query in ("user_email=a%00b", "user_email=%zz"):
+                  "format=yaml"):
         answer = get(ctx, f"/clients?{query}", key)
-        if ctx.server == "lighttpd" and not isinstance(answer[2], dict):
-            assert answer[0] == 400, answer
-        else:
+        assert isinstance(answer[2], dict), (query, answer)
+        assert_error(answer, 400, "INVALID_REQUEST")
+    # Escapes that are not UTF-8 text: herald refuses what the web server passes on.
+    # lighttpd refuses a NUL or a byte that is not UTF-8 itself (its own 400 page), and
+    # passes a broken escape on re-encoded (%zz as %25zz: the text "%zz").
+    for query in ("user_email=a%00b", "user_email=%ff", "user_email=%zz"):
+        answer = get(ctx, f"/clients?{query}", key)
+        if ctx.server == "apache":
             assert_error(answer, 400, "INVALID_REQUEST")
+        elif query.endswith("%zz"):
+            assert answer[0] == 200 and answer[2]["total"] == 0, (query, answer)
+        else:
+            assert answer[0] == 400, (query, answer)
     assert ok(ctx, "/clients?limit=1&offset=0&status=active&user_email=x%40y", key)["total"] == 0
 
 
