@@ -56,8 +56,8 @@ BEGIN
 END //
 
 -- hd_admit: as in 0003_request_path.sql, its count now shared with hd_admit_kinds.
-DROP PROCEDURE IF EXISTS hd_admit //
-CREATE PROCEDURE hd_admit(IN p_addr VARBINARY(16), IN p_limit INT UNSIGNED,
+-- Replaced in one statement, so that programs calling it never find it missing.
+CREATE OR REPLACE PROCEDURE hd_admit(IN p_addr VARBINARY(16), IN p_limit INT UNSIGNED,
                           IN p_key_hash BINARY(32), IN p_kind VARCHAR(16))
 BEGIN
   DECLARE v_hits INT UNSIGNED;
