@@ -26,7 +26,7 @@ hd_sha256(const void *data, size_t len, unsigned char out[32])
 	return HD_OK;
 }
 
-static const char SQL_ADMIT[] = "CALL hd_admit(?, ?, ?, ?)";
+static const char SQL_ADMIT[] = "CALL hd_admit_kinds(?, ?, ?, ?)";
 
 static const char SQL_RATE_PURGE[] =
     "DELETE FROM rate_limit WHERE sec < UNIX_TIMESTAMP() - 10";
@@ -75,6 +75,16 @@ hd_key_row_take(const struct hd_key_row *r, enum hd_key_kind kind, struct hd_pri
 	return true;
 }
 
+/* The kind named by the database's text (HD_KEY_NONE for anything else). */
+static enum hd_key_kind
+hd_key_kind_of(const char *name)
+{
+	for (int k = HD_KEY_NONE + 1; k < HD_KEY__MAX; k++)
+		if (strcmp(name, hd_key_kind_names[k]) == 0)
+			return (enum hd_key_kind)k;
+	return HD_KEY_NONE;
+}
+
 static bool
 hd_key_acceptable(enum hd_key_kind kind, size_t len)
 {
@@ -105,7 +115,8 @@ hd_addr_key(const char *addr, unsigned char out[16])
 	return n;
 }
 
-/* One CALL hd_admit: the count for addr (skipped when limit is 0) and the key. */
+/* One CALL hd_admit_kinds: the count for addr (skipped when limit is 0), the key, and
+ * the kind of a key of another kind. */
 static enum hd_err
 hd_admit_call(struct hd_db *db, const char *addr, unsigned limit, enum hd_key_kind kind,
     const char *key, size_t len, struct hd_principal *out, int64_t *hits, bool *hits_null,
@@ -114,7 +125,8 @@ hd_admit_call(struct hd_db *db, const char *addr, unsigned limit, enum hd_key_ki
 	unsigned char bin[16], hash[32];
 	size_t binlen = hd_addr_key(addr, bin);
 	struct hd_key_row row;
-	struct hd_dbc cols[1 + HD_KEY_COLS];
+	char other[16];
+	struct hd_dbc cols[2 + HD_KEY_COLS];
 	struct hd_dbp p[4];
 	bool lookup = key != NULL && hd_key_acceptable(kind, len), got;
 	enum hd_err err;
@@ -133,13 +145,17 @@ hd_admit_call(struct hd_db *db, const char *addr, unsigned limit, enum hd_key_ki
 	hd_key_row_bind(&row, out);
 	cols[0] = (struct hd_dbc){ .type = HD_DBT_I64, .num = hits };
 	memcpy(&cols[1], row.cols, sizeof(row.cols));
-	if ((err = hd_db_call(db, SQL_ADMIT, p, 4, cols, 1 + HD_KEY_COLS, &got)) != HD_OK)
+	cols[1 + HD_KEY_COLS] = (struct hd_dbc){ .type = HD_DBT_TEXT, .buf = other,
+	    .cap = sizeof(other) };
+	if ((err = hd_db_call(db, SQL_ADMIT, p, 4, cols, 2 + HD_KEY_COLS, &got)) != HD_OK)
 		return err;
 	if (!got)
 		return HD_ERR_DB;
 	memcpy(row.cols, &cols[1], sizeof(row.cols));
 	*hits_null = cols[0].is_null;
 	*found = lookup && hd_key_row_take(&row, kind, out);
+	if (lookup && !*found && !cols[1 + HD_KEY_COLS].is_null)
+		out->other_kind = hd_key_kind_of(other);
 	return HD_OK;
 }
 

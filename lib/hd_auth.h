@@ -41,6 +41,9 @@ struct hd_principal {
 	bool push_enabled;           /* the app may send (apps.push_enabled) */
 	int64_t quota_hourly;        /* deliveries per UTC hour; -1: no quota */
 	int64_t quota_daily;         /* deliveries per UTC day; -1: no quota */
+	/* When no key of the asked kind matched: the kind of the active herald key that
+	 * did (it authorizes nothing), else HD_KEY_NONE. */
+	enum hd_key_kind other_kind;
 };
 
 /* Looks up an active key of the given kind (the same procedure as hd_admit, without
@@ -51,7 +54,8 @@ enum hd_err hd_auth_lookup(struct hd_db *db, enum hd_key_kind kind, const char *
 
 /* Counts one request from addr (textual IPv4/IPv6) against limit requests per second
  * (0: no limit) and, when key is not NULL, looks up an active key of the given kind.
- * *limited: over the limit (the key was then not looked up). *found: the key matched. */
+ * *limited: over the limit (the key was then not looked up). *found: the key matched;
+ * when it did not, out->other_kind names the kind of an active key that did. */
 enum hd_err hd_admit(struct hd_db *db, const char *addr, unsigned limit,
     enum hd_key_kind kind, const char *key, size_t len, struct hd_principal *out,
     bool *limited, bool *found);

@@ -30,11 +30,14 @@ static const char SQL_DEVICE_UID[] = "SELECT uid FROM devices WHERE id = ?";
 
 static const char SQL_IDENTITY_SECRET[] = "SELECT identity_secret FROM apps WHERE id = ?";
 
+/* The platform parameter, given twice, is NULL for a device of any platform. */
 static const char SQL_DELETE_QUEUED[] =
     "DELETE dl FROM deliveries dl JOIN devices d ON d.id = dl.device_id"
-    " WHERE d.app_id = ? AND d.uid = ? AND dl.state = 'queued'";
+    " WHERE d.app_id = ? AND d.uid = ? AND (? IS NULL OR d.platform = ?)"
+    " AND dl.state = 'queued'";
 
-static const char SQL_DELETE_DEVICE[] = "DELETE FROM devices WHERE app_id = ? AND uid = ?";
+static const char SQL_DELETE_DEVICE[] =
+    "DELETE FROM devices WHERE app_id = ? AND uid = ? AND (? IS NULL OR platform = ?)";
 
 static enum hd_err
 hd_device_register_once(struct hd_db *db, const struct hd_principal *who,
@@ -139,15 +142,24 @@ enum hd_err
 hd_device_delete(struct hd_db *db, const struct hd_principal *who, const char *uid,
     bool *found)
 {
-	struct hd_dbp p[2] = { HD_DBP_U64(who->app_id), HD_DBP_STR(uid) };
+	return hd_device_delete_on(db, who, uid, HD_PLATFORM__MAX, found);
+}
+
+enum hd_err
+hd_device_delete_on(struct hd_db *db, const struct hd_principal *who, const char *uid,
+    enum hd_platform platform, bool *found)
+{
+	struct hd_dbp only = platform < HD_PLATFORM__MAX ?
+	    HD_DBP_STR(hd_platform_names[platform]) : HD_DBP_NULL;
+	struct hd_dbp p[4] = { HD_DBP_U64(who->app_id), HD_DBP_STR(uid), only, only };
 	uint64_t affected = 0;
 	enum hd_err err;
 
 	*found = false;
 	if ((err = hd_db_begin(db)) != HD_OK)
 		return err;
-	if ((err = hd_db_exec(db, SQL_DELETE_QUEUED, p, 2, NULL, NULL)) != HD_OK ||
-	    (err = hd_db_exec(db, SQL_DELETE_DEVICE, p, 2, &affected, NULL)) != HD_OK) {
+	if ((err = hd_db_exec(db, SQL_DELETE_QUEUED, p, 4, NULL, NULL)) != HD_OK ||
+	    (err = hd_db_exec(db, SQL_DELETE_DEVICE, p, 4, &affected, NULL)) != HD_OK) {
 		hd_db_rollback(db);
 		return err;
 	}

@@ -53,5 +53,9 @@ enum hd_err hd_device_identity_ok(struct hd_db *db, const struct hd_principal *w
  * deliveries. *found is false when the app has no such device. */
 enum hd_err hd_device_delete(struct hd_db *db, const struct hd_principal *who,
     const char *uid, bool *found);
+/* The same for a device of one platform: another platform's device with that id counts
+ * as not found and stays. HD_PLATFORM__MAX: any platform. */
+enum hd_err hd_device_delete_on(struct hd_db *db, const struct hd_principal *who,
+    const char *uid, enum hd_platform platform, bool *found);
 
 #endif

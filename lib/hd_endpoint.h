@@ -38,6 +38,8 @@ struct hd_dialect {
 	 * dialect's clients were told they may. */
 	bool form_type_is_unset;
 	enum hd_key_kind key_kind;
+	/* A valid herald key of another kind answers 403 (HD_P_KEY_KIND), not 401. */
+	bool other_kind_forbidden;
 	/* CGI name of the header carrying the key (NULL when auth_body finds it), and the
 	 * header's name for people. */
 	const char *key_header;

@@ -490,6 +490,10 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 		if (key == NULL)
 			return hd_refuse(&call->why, HD_P_MISSING_KEY, NULL,
 			    "the request needs a key in the %s header", d->key_header_name);
+		if (!found && d->other_kind_forbidden && call->who.other_kind != HD_KEY_NONE)
+			return hd_refuse(&call->why, HD_P_KEY_KIND, NULL,
+			    "the key in %s is a valid key of another kind, which this endpoint"
+			    " does not take", d->key_header_name);
 		if (!found)
 			return hd_refuse(&call->why, HD_P_INVALID_KEY, NULL,
 			    "the key is unknown, revoked or not valid for this endpoint");

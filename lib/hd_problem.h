@@ -1,8 +1,8 @@
 /*
  * The catalog of reasons herald refuses a request. Each problem fixes its HTTP status
  * and a stable machine code; every dialect renders the same problem in its own error
- * shape (developer {"error":{...}}, legacy ErrorResponse, ...), so the JSON and XML
- * writers and all dialects share this one table.
+ * shape (developer {"error":{...}}, legacy ErrorResponse, webpush {"detail","code"}),
+ * so the JSON and XML writers and all dialects share this one table.
  */
 #ifndef HD_PROBLEM_H
 #define HD_PROBLEM_H
@@ -21,6 +21,7 @@ enum hd_problem {
 	HD_P_BAD_PARAMETER,     /* 400: query parameter with a bad value */
 	HD_P_MISSING_KEY,       /* 401 */
 	HD_P_INVALID_KEY,       /* 401 */
+	HD_P_KEY_KIND,          /* 403: a valid key of a kind this endpoint does not take */
 	HD_P_ORIGIN_NOT_ALLOWED,/* 403 */
 	HD_P_PUSH_DISABLED,     /* 403: the app's sending is switched off */
 	HD_P_IDENTITY,          /* 403: registration without a valid user_hash */
@@ -42,6 +43,7 @@ struct hd_problem_info {
 	int status;               /* HTTP status */
 	const char *code;         /* snake_case code: developer, devices, ops */
 	const char *legacy_code;  /* PascalCase code: legacy dialect */
+	const char *webpush_code; /* UPPER_SNAKE code: webpush dialect */
 	const char *message;      /* default human message */
 };
 

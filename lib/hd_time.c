@@ -1,3 +1,5 @@
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "hd_time.h"
@@ -141,4 +143,18 @@ hd_time_split(int64_t usec, struct hd_tm *out)
 	out->minute = (int)(sod % 3600 / 60);
 	out->second = (int)(sod % 60);
 	out->usec = (long)rem;
+}
+
+void
+hd_rfc3339_format(int64_t usec, char out[HD_RFC3339_LEN + 1])
+{
+	struct hd_tm t;
+	/* Room for any int in every field, so that nothing is ever cut mid-number. */
+	char text[80];
+
+	hd_time_split(usec, &t);
+	snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02dZ", t.year % 10000,
+	    t.month, t.day, t.hour, t.minute, t.second);
+	memcpy(out, text, HD_RFC3339_LEN);
+	out[HD_RFC3339_LEN] = '\0';
 }

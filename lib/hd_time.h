@@ -25,4 +25,9 @@ struct hd_tm {
 };
 void hd_time_split(int64_t usec, struct hd_tm *out);
 
+/* "YYYY-MM-DDTHH:MM:SSZ": the length of hd_rfc3339_format's text. */
+#define HD_RFC3339_LEN 20
+/* Writes usec (years 0..9999), cut to the second, as RFC 3339 UTC text and a NUL. */
+void hd_rfc3339_format(int64_t usec, char out[HD_RFC3339_LEN + 1]);
+
 #endif

@@ -48,6 +48,7 @@ PROGRAMS = {
     "developer": "cgi-bin/developer.fcgi",
     "legacy": "cgi-bin/legacy.fcgi",
     "devices": "cgi-bin/devices.fcgi",
+    "webpush": "cgi-bin/webpush.fcgi",
     "ops": "cgi-bin/ops.fcgi",
 }
 WORKER = "worker/herald-worker"

@@ -218,6 +218,28 @@ test_split(void)
 	    t.minute == 59 && t.second == 59 && t.usec == 999999);
 }
 
+/* hd_rfc3339_format writes UTC to the second, and hd_rfc3339_parse reads it back. */
+static void
+test_format(void)
+{
+	static const struct { int64_t usec; const char *want; } rows[] = {
+		{ 0, "1970-01-01T00:00:00Z" },
+		{ INT64_C(1705332600) * US, "2024-01-15T15:30:00Z" },
+		{ INT64_C(1705332600) * US + 999999, "2024-01-15T15:30:00Z" },
+		{ INT64_C(951782400) * US, "2000-02-29T00:00:00Z" },
+		{ INT64_C(253402300799) * US, "9999-12-31T23:59:59Z" },
+	};
+	char out[HD_RFC3339_LEN + 1];
+	int64_t back;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		hd_rfc3339_format(rows[i].usec, out);
+		CHECK_MSG(strcmp(out, rows[i].want) == 0, "row %zu: got %s", i, out);
+		CHECK_MSG(hd_rfc3339_parse(out, strlen(out), &back) == 0 &&
+		    back == rows[i].usec / US * US, "row %zu does not read back", i);
+	}
+}
+
 /* hd_now_usec follows the real-time clock. */
 static void
 test_now(void)
@@ -235,6 +257,7 @@ main(void)
 	test_parse_accepts();
 	test_parse_refuses();
 	test_split();
+	test_format();
 	test_now();
 	UNIT_DONE();
 }
