@@ -15,7 +15,7 @@ import herald_stack
 
 from delivery import (add_device, decrypt, deliveries, fresh_fixture, header, jwt_claims,
                       push, set_credentials, wait_states, worker)
-from hd import once
+from hd import FAST_ANSWER_S, once
 
 
 def only_received(ctx, provider, count=1):
@@ -266,13 +266,13 @@ def test_sighup_reopens_the_log_and_reloads_the_configuration(ctx):
         log.rename(log.with_suffix(".log.1"))
         config.write_text(config.read_text().replace("log_level = info", "log_level = debug"))
         proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while "configuration reloaded" not in (log.read_text() if log.exists() else ""):
             assert time.monotonic() < deadline, "no reload logged in the reopened log"
             time.sleep(0.1)
         push(ctx, f)
         wait_states(ctx, last_message(ctx, f))
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while " debug: delivery " not in log.read_text():
             assert time.monotonic() < deadline, "no debug line after the reload"
             time.sleep(0.1)
@@ -313,7 +313,7 @@ def test_sends_answer_503_at_once_while_the_queue_backlog_is_over_its_limit(ctx)
         status, headers, body = ctx.request(
             "POST", "/developer/push", {"app_user_id": f.user, "title": "t", "body": "b"},
             headers={"X-Server-Key": f.server_key})
-        assert time.monotonic() - started < 1
+        assert time.monotonic() - started < FAST_ANSWER_S
         assert status == 503 and headers.get("retry-after") == "1", (status, headers, body)
         assert json.loads(body)["error"]["code"] == "unavailable", body
         legacy = {"CompanyId": f.company_id, "IntegrationKey": f.integration_key,
@@ -331,10 +331,24 @@ def test_sends_answer_503_at_once_while_the_queue_backlog_is_over_its_limit(ctx)
     assert status == 201 and message_count(ctx, f) == 1, (status, body)
 
 
+def backlog_measured_after(ctx, since):
+    """When the backlog was last measured, if that was after since (a UTC
+    DATETIME(6) of the database), else None."""
+    rows = ctx.db.query(f"SELECT measured_at FROM queue_backlog WHERE id = 1"
+                        f" AND measured_at > {herald_stack.sql_str(since)}")
+    return rows[0][0] if rows else None
+
+
 @once
 def test_a_running_worker_keeps_the_backlog_measurement_fresh(ctx):
+    [(started,)] = ctx.db.query("SELECT UTC_TIMESTAMP(6)")  # the clock of measured_at
     with worker(ctx):
-        time.sleep(1.5)
-        [(age,)] = ctx.db.query("SELECT TIMESTAMPDIFF(MICROSECOND, measured_at, NOW(6))"
-                                " FROM queue_backlog WHERE id = 1")
-    assert 0 <= int(age) < 1_500_000, age
+        first = herald_stack.wait_for(lambda: backlog_measured_after(ctx, started), 30,
+                                      "the worker to measure the backlog")
+        second = herald_stack.wait_for(lambda: backlog_measured_after(ctx, first), 30,
+                                       "the worker to measure the backlog again")
+    [(gap,)] = ctx.db.query(f"SELECT TIMESTAMPDIFF(MICROSECOND, {herald_stack.sql_str(first)},"
+                            f" {herald_stack.sql_str(second)})")
+    # The worker measures every second (docs/delivery.md); a loaded 2-core machine can
+    # wake it late, so a gap of up to 2.5 s passes.
+    assert 0 < int(gap) < 2_500_000, gap

@@ -24,6 +24,11 @@ from delivery import (add_device, deliveries, fresh_fixture, push, set_credentia
 from hd import once, timeout
 
 LEASE_S = 10  # worker_lease_s in the runner's herald.conf (run.py, provider_settings)
+# How late after its time a scheduled push may reach the provider. An idle worker
+# looks for due deliveries every 200 ms (docs/delivery.md); the rest is for a loaded
+# 2-core machine, where the worker, MariaDB and the mock wait for a core. It still
+# tells "at its time" from a worker that looks only every few seconds.
+SCHEDULE_LATE_S = 2.5
 
 
 def wait_until(check, timeout_s, what, interval=0.1):
@@ -146,7 +151,7 @@ def test_two_500s_then_200_deliver_on_the_third_attempt_with_every_attempt_recor
     push(ctx, f)
     message = message_of(ctx, f)
     with worker(ctx):
-        found = wait_states(ctx, message, timeout=15)
+        found = wait_states(ctx, message, timeout=30)
     assert found[device["id"]][:3] == ("delivered", "3", "200"), found
     assert attempts_of(ctx, delivery_id_of(ctx, message, device)) == \
         [(1, "retry", "500"), (2, "retry", "500"), (3, "delivered", "200")]
@@ -166,15 +171,16 @@ def test_a_429_with_retry_after_holds_the_next_attempt_back_that_long(ctx):
     traffic = Traffic(ctx.mocks, "fcm", [device["target"]])
     with worker(ctx):
         [(state, attempts, status, _)] = wait_states(ctx, message_of(ctx, f),
-                                                     timeout=15).values()
+                                                     timeout=30).values()
     assert (state, attempts, status) == ("delivered", "2", "200")
     first, second = traffic.poll()
     assert (first["status"], second["status"]) == (429, 200), (first, second)
     gap = second["time"] - first["time"]
     figure(ctx, f"second attempt {gap:.2f}s after a 429 with Retry-After: 3")
-    # Without Retry-After the first backoff step is 0.5-1 s; the mock's own default
-    # Retry-After (60 s) was replaced by the script's 3.
-    assert 3.0 <= gap < 5.0, gap
+    # Never before the Retry-After: without it the first backoff step is 0.5-1 s. Well
+    # before the mock's own default Retry-After (60 s), which the script's 3 replaced:
+    # the 3 s over the 3 s asked are for a loaded 2-core machine's late wake-ups.
+    assert 3.0 <= gap < 6.0, gap
 
 
 @once
@@ -193,11 +199,11 @@ def test_a_delivery_queued_while_the_provider_is_down_is_delivered_when_it_comes
 
             def failed():
                 return [a for a in attempts_of(ctx, delivery) if a[1:] == ("retry", None)]
-            wait_until(lambda: len(failed()) >= 2, 15,
+            wait_until(lambda: len(failed()) >= 2, 30,
                        "two attempts failing without an answer from the stopped provider")
             ctx.mocks.restart()
             back_at = time.monotonic()
-            found = wait_states(ctx, message, timeout=20)
+            found = wait_states(ctx, message, timeout=30)
             figure(ctx, f"delivered {time.monotonic() - back_at:.2f}s after the provider came "
                         f"back, after {len(failed())} failed attempts")
     finally:
@@ -230,7 +236,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_fl
                    "the worker to send 500 deliveries", interval=0.02)
         pid = worker_pid(ctx, "worker")
         os.killpg(pid, signal.SIGKILL)
-        wait_until(lambda: ctx.stack.processes.group_gone(pid), 10, "the killed worker to go")
+        wait_until(lambda: ctx.stack.processes.group_gone(pid), 30, "the killed worker to go")
     finally:
         ctx.stack.stop_worker("worker")
     killed_after = time.monotonic() - started
@@ -293,17 +299,19 @@ def test_a_scheduled_push_is_sent_at_its_time_and_not_before(ctx):
     ctx.mocks.reset()
     traffic = Traffic(ctx.mocks, "apns", [device["target"]])
     with worker(ctx):
-        at = int(time.time()) + 4  # whole seconds: 3 to 4 s from now
+        at = int(time.time()) + 6  # whole seconds: 5 to 6 s from now
         push(ctx, f, schedule_at=rfc3339(at))
         message = message_of(ctx, f)
-        time.sleep(max(0.0, at - 0.5 - time.time()))
-        assert traffic.poll() == [], "sent before its time"
-        assert deliveries(ctx, message)[device["id"]][0] == "queued"
-        [record] = wait_until(traffic.poll, at + 1.0 - time.time(),
-                              "the scheduled push by a second after its time", interval=0.05)
-        wait_states(ctx, message, timeout=5)
+        # A second before its time (or later, on a loaded machine: then only what the
+        # clock allows is checked), nothing has gone and the delivery waits.
+        time.sleep(max(0.0, at - 1.0 - time.time()))
+        assert [r for r in traffic.poll() if r["time"] < at] == [], "sent before its time"
+        state = deliveries(ctx, message)[device["id"]][0]
+        assert state == "queued" or time.time() >= at, state
+        [record] = wait_until(traffic.poll, 30, "the scheduled push", interval=0.05)
+        wait_states(ctx, message, timeout=30)
     figure(ctx, f"scheduled push reached the provider {record['time'] - at:.3f}s after its time")
-    assert at <= record["time"] <= at + 1.0, record["time"] - at
+    assert at <= record["time"] <= at + SCHEDULE_LATE_S, record["time"] - at
 
 
 @once
@@ -313,24 +321,26 @@ def test_sigterm_lets_the_worker_finish_the_requests_in_flight_before_it_exits(c
     set_credentials(ctx, f, "apns")
     devices = insert_ios_devices(ctx, f, 50)
     ctx.mocks.reset()
-    ctx.mocks.script("apns", [{"delay_ms": 1500, "target": token} for token in devices])
+    # Long enough for the checks below to come before any answer on a loaded machine;
+    # short of delivery_timeout_s (5 s), which would make them retries.
+    ctx.mocks.script("apns", [{"delay_ms": 3000, "target": token} for token in devices])
     answer = push(ctx, f)
     assert answer["push_count"] == 50, answer
     message = message_of(ctx, f)
     traffic = Traffic(ctx.mocks, "apns", devices)
     proc = ctx.stack.start_worker("worker")
     try:
-        wait_until(lambda: len(traffic.poll()) == 50, 15, "50 requests in flight",
+        wait_until(lambda: len(traffic.poll()) == 50, 30, "50 requests in flight",
                    interval=0.02)
         assert state_counts(ctx, message) == {"sending": 50}  # none answered yet
         os.killpg(proc.pid, signal.SIGTERM)
         term_at = time.monotonic()
         try:
-            code = proc.wait(10)
+            code = proc.wait(20)
         except subprocess.TimeoutExpired:
-            raise AssertionError("the worker still runs 10s after SIGTERM") from None
+            raise AssertionError("the worker still runs 20s after SIGTERM") from None
         figure(ctx, f"worker exited {time.monotonic() - term_at:.2f}s after SIGTERM with "
-                    "50 answers delayed 1.5s")
+                    "50 answers delayed 3s")
     finally:
         ctx.stack.stop_worker("worker")
     assert code == 0, code
@@ -359,12 +369,14 @@ def test_a_delivery_that_keeps_failing_expires_at_its_ttl_instead_of_being_retri
     ctx.mocks.script("apns", [{"reason": "ServiceUnavailable", "count": -1,
                                "target": device["target"]}])
     traffic = Traffic(ctx.mocks, "apns", [device["target"]])
-    legacy_push(ctx, f, ExpirySecs=2)
-    message = message_of(ctx, f)
-    [(expires,)] = ctx.db.query("SELECT schedule_at + INTERVAL ttl_s SECOND FROM messages"
-                                f" WHERE id = {message}")
+    # The worker is there before the push: a TTL that ran out before it started would
+    # end the delivery untried.
     with worker(ctx):
-        [(state, attempts, status, reason)] = wait_states(ctx, message, timeout=10).values()
+        legacy_push(ctx, f, ExpirySecs=4)
+        message = message_of(ctx, f)
+        [(expires,)] = ctx.db.query("SELECT schedule_at + INTERVAL ttl_s SECOND FROM messages"
+                                    f" WHERE id = {message}")
+        [(state, attempts, status, reason)] = wait_states(ctx, message, timeout=30).values()
     assert state == "expired" and "ttl expired" in reason, (state, reason)
     records = traffic.poll()
     figure(ctx, f"expired after {attempts} attempts; last request "
@@ -390,7 +402,7 @@ def test_a_delivery_that_always_fails_is_rejected_after_worker_max_attempts(ctx)
     message = message_of(ctx, f)
     ctx.stack.start_worker("worker-max-attempts", config=config)
     try:
-        [(state, attempts, status, reason)] = wait_states(ctx, message, timeout=15).values()
+        [(state, attempts, status, reason)] = wait_states(ctx, message, timeout=30).values()
     finally:
         ctx.stack.stop_worker("worker-max-attempts")
     assert (state, attempts, status) == ("rejected", "3", "500"), (state, attempts, status)
