@@ -98,7 +98,7 @@ def message_id(ctx, answer):
     return int(mid)
 
 
-def wait_states(ctx, message, states=FINAL_STATES, timeout=20):
+def wait_states(ctx, message, states=FINAL_STATES, timeout=30):
     """Wait until every delivery of message is in one of states; return deliveries()."""
     deadline = time.monotonic() + timeout
     while True:

@@ -77,7 +77,7 @@ def test_hung_database_answers_503_within_the_query_bound_and_the_program_recove
     assert json.loads(body)["error"]["code"] == "unavailable", body
     assert waited < HUNG_ANSWER_BOUND_S, f"answered after {waited:.1f} s"
     # Resumed, the database serves the same programs again: no restart of anything.
-    herald_stack.wait_for(lambda: push(ctx, f)[0] == 201, 15, "a push to succeed again")
+    herald_stack.wait_for(lambda: push(ctx, f)[0] == 201, 30, "a push to succeed again")
     # The 503'd message may have been committed by the server after the client gave
     # up (a client timeout cannot know), but never half: every message stored has its
     # delivery, and a retry with a dedupe key would have replayed it.
@@ -93,7 +93,7 @@ def test_health_reports_a_hung_database_as_503_within_the_query_bound(ctx):
         waited = time.monotonic() - started
     assert status == 503 and json.loads(body)["database"] == "unreachable", (status, body)
     assert waited < HUNG_ANSWER_BOUND_S, f"answered after {waited:.1f} s"
-    herald_stack.wait_for(lambda: ctx.request("GET", "/health")[0] == 200, 15,
+    herald_stack.wait_for(lambda: ctx.request("GET", "/health")[0] == 200, 30,
                           "/health to answer 200 again")
 
 
@@ -103,14 +103,14 @@ def test_full_rate_limit_table_admits_requests_until_housekeeping_empties_it(ctx
     # a flood from many IPv6 /64s) it must not lock every client out, and the
     # programs' housekeeping must empty it again by itself.
     f = ctx.fixture()
-    try:
-        ctx.db.query("INSERT IGNORE INTO rate_limit (addr, sec, hits)"
-                     " SELECT UNHEX(LPAD(HEX(seq), 32, '0')), UNIX_TIMESTAMP() - 100, 1"
-                     " FROM seq_1_to_3000000")
-        raise AssertionError("the rate_limit table never filled up")
-    except herald_stack.StackError as full:
-        assert "is full" in str(full), full
-    try:
+    try:  # the rows go whatever happens: a full table would count no later request
+        try:
+            ctx.db.query("INSERT IGNORE INTO rate_limit (addr, sec, hits)"
+                         " SELECT UNHEX(LPAD(HEX(seq), 32, '0')), UNIX_TIMESTAMP() - 100, 1"
+                         " FROM seq_1_to_3000000")
+            raise AssertionError("the rate_limit table never filled up")
+        except herald_stack.StackError as full:
+            assert "is full" in str(full), full
         status, _, body = push(ctx, f)
         assert status == 201, (status, body)
         stale = lambda: int(ctx.db.query(

@@ -851,7 +851,7 @@ def test_legacy_database_down_is_503_service_unavailable_fast_with_nothing_store
     finally:
         ctx.stack.db.start()
     assert stored(ctx) == before
-    herald_stack.wait_for(lambda: post_json(ctx, push_fields(f)).status == 200, 15,
+    herald_stack.wait_for(lambda: post_json(ctx, push_fields(f)).status == 200, 30,
                           "the legacy endpoint to send again")
 
 

@@ -73,7 +73,7 @@ def test_health_answers_503_fast_while_mariadb_is_down(ctx):
     finally:
         ctx.stack.db.start()
     # The programs reconnect by themselves once the database is back.
-    herald_stack.wait_for(lambda: ctx.request("GET", "/health")[0] == 200, 10, "/health to answer 200")
+    herald_stack.wait_for(lambda: ctx.request("GET", "/health")[0] == 200, 30, "/health to answer 200")
 
 
 def test_query_string_reaches_the_program(ctx):
