@@ -822,7 +822,10 @@ def test_10_mb_body_is_refused_413_quickly_and_nothing_stored(ctx):
         started = time.monotonic()
         refused(ctx, f, lambda: post(ctx, f.server_key, big, content_type=content_type),
                 413, "body_too_large", fmt=fmt)
-        assert time.monotonic() - started < 3, time.monotonic() - started
+        # The 10 MB go through the web server either way, which takes a loaded 2-core
+        # machine a second or two; a refusal that left the body unread would hang
+        # until a timeout of the web server (ProxyTimeout 30 s, lighttpd 60 s).
+        assert time.monotonic() - started < 10, time.monotonic() - started
     # 64 KiB and a byte over the default max_body_bytes.
     over = compact(valid_push(extra_data={"k": "x" * (64 * 1024)}))
     refused_json(ctx, f, over, 413, "body_too_large")
