@@ -111,9 +111,10 @@ def wait_states(ctx, message, states=FINAL_STATES, timeout=30):
 
 
 @contextlib.contextmanager
-def worker(ctx, name="worker"):
-    """A herald-worker for the block; stopped (SIGTERM, drained) at its end."""
-    ctx.stack.start_worker(name)
+def worker(ctx, name="worker", config=None):
+    """A herald-worker (reading config, if given, instead of the stack's herald.conf)
+    for the block; stopped (SIGTERM, drained) at its end."""
+    ctx.stack.start_worker(name, config=config)
     try:
         yield
     finally:

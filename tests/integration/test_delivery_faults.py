@@ -23,7 +23,12 @@ from delivery import (add_device, deliveries, fresh_fixture, push, set_credentia
                       wait_states, worker)
 from hd import once, timeout
 
-LEASE_S = 10  # worker_lease_s in the runner's herald.conf (run.py, provider_settings)
+# Workers whose requests must not time out use these instead of the runner's short
+# delivery_timeout_s (5 s) and worker_lease_s (10 s). On a loaded machine the mock can
+# take more than 5 s to answer hundreds of requests in flight; the attempt then times
+# out and goes again, a retry that is not the second send or the lost answer those
+# tests look for. 15 s outlasts the mock's slowest answers; the lease stays twice that.
+PATIENT = {"delivery_timeout_s": 15, "worker_lease_s": 30}
 # How late after its time a scheduled push may reach the provider. An idle worker
 # looks for due deliveries every 200 ms (docs/delivery.md); the rest is for a loaded
 # 2-core machine, where the worker, MariaDB and the mock wait for a core. It still
@@ -130,6 +135,20 @@ def worker_delivered(ctx, name):
     return int(last.split("stopping: delivered ", 1)[1].split(",", 1)[0])
 
 
+def config_with(ctx, name, **settings):
+    """A copy of the stack's herald.conf with settings changed, for a worker."""
+    config = ctx.stack.run_dir / f"{name}.conf"
+    lines = [line for line in ctx.stack.config_path.read_text().splitlines()
+             if line.partition("=")[0].strip() not in settings]
+    config.write_text("\n".join(lines + [f"{k} = {v}" for k, v in settings.items()]) + "\n")
+    return config
+
+
+def patient_config(ctx):
+    """herald.conf for workers whose requests must not time out (PATIENT)."""
+    return config_with(ctx, "patient", **PATIENT)
+
+
 def rfc3339(epoch):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
@@ -218,7 +237,7 @@ def test_a_delivery_queued_while_the_provider_is_down_is_delivered_when_it_comes
 
 
 @once
-@timeout(120)
+@timeout(180)
 def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_flight(ctx):
     f = fresh_fixture(ctx)
     set_credentials(ctx, f, "apns")
@@ -230,7 +249,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_fl
     message = message_of(ctx, f)
     traffic = Traffic(ctx.mocks, "apns", devices)
     started = time.monotonic()
-    ctx.stack.start_worker("worker")
+    patient = patient_config(ctx)
+    ctx.stack.start_worker("worker", config=patient)
     try:
         wait_until(lambda: len(traffic.poll()) >= 500, 30,
                    "the worker to send 500 deliveries", interval=0.02)
@@ -247,9 +267,11 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_fl
     at_kill = state_counts(ctx, message)
     assert at_kill.get("delivered", 0) < 5000, at_kill  # killed mid-batch, not after
 
-    with worker(ctx, "worker-after-kill"):
+    with worker(ctx, "worker-after-kill", config=patient):
         restarted = time.monotonic()
-        wait_until(lambda: state_counts(ctx, message) == {"delivered": 5000}, 60,
+        # The killed worker's claims come back when their lease ends.
+        wait_until(lambda: state_counts(ctx, message) == {"delivered": 5000},
+                   PATIENT["worker_lease_s"] + 60,
                    "every delivery to be delivered after the kill", interval=0.5)
         finished = time.monotonic() - restarted
     counts = traffic.per_target()
@@ -258,7 +280,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_fl
     figure(ctx, f"kill -9 after {killed_after:.2f}s with {sent_before_kill} of 5000 requests "
                 f"sent and {len(in_flight)} claimed but unrecorded ({at_kill}); "
                 f"{duplicates} duplicates; the next worker finished in {finished:.2f}s "
-                f"(lease {LEASE_S}s)")
+                f"(lease {PATIENT['worker_lease_s']}s)")
     assert set(counts) == set(devices), f"{5000 - len(counts)} devices never reached"
     # Only a delivery claimed and not yet recorded when the worker died can go twice,
     # and only once more.
@@ -275,7 +297,8 @@ def test_two_workers_share_one_queue_without_sending_a_delivery_twice(ctx):
     devices = insert_ios_devices(ctx, f, 2000)
     ctx.mocks.reset()
     traffic = Traffic(ctx.mocks, "apns", devices)
-    with worker(ctx, "worker"), worker(ctx, "worker2"):
+    patient = patient_config(ctx)
+    with worker(ctx, "worker", patient), worker(ctx, "worker2", patient):
         started = time.monotonic()
         answer = push(ctx, f)
         assert answer["push_count"] == 2000, answer
@@ -322,13 +345,13 @@ def test_sigterm_lets_the_worker_finish_the_requests_in_flight_before_it_exits(c
     devices = insert_ios_devices(ctx, f, 50)
     ctx.mocks.reset()
     # Long enough for the checks below to come before any answer on a loaded machine;
-    # short of delivery_timeout_s (5 s), which would make them retries.
+    # well short of the patient delivery_timeout_s (15 s), which would make them retries.
     ctx.mocks.script("apns", [{"delay_ms": 3000, "target": token} for token in devices])
     answer = push(ctx, f)
     assert answer["push_count"] == 50, answer
     message = message_of(ctx, f)
     traffic = Traffic(ctx.mocks, "apns", devices)
-    proc = ctx.stack.start_worker("worker")
+    proc = ctx.stack.start_worker("worker", config=patient_config(ctx))
     try:
         wait_until(lambda: len(traffic.poll()) == 50, 30, "50 requests in flight",
                    interval=0.02)
@@ -394,10 +417,7 @@ def test_a_delivery_that_always_fails_is_rejected_after_worker_max_attempts(ctx)
     ctx.mocks.reset()
     ctx.mocks.script("apns", [{"status": 500, "count": -1, "target": device["target"]}])
     traffic = Traffic(ctx.mocks, "apns", [device["target"]])
-    config = ctx.stack.run_dir / "max-attempts-3.conf"
-    lines = [line for line in ctx.stack.config_path.read_text().splitlines()
-             if not line.startswith("worker_max_attempts")]
-    config.write_text("\n".join(lines + ["worker_max_attempts = 3"]) + "\n")
+    config = config_with(ctx, "max-attempts-3", worker_max_attempts=3)
     push(ctx, f)
     message = message_of(ctx, f)
     ctx.stack.start_worker("worker-max-attempts", config=config)
