@@ -128,6 +128,23 @@ def _proc_stat(pid):
     return state, int(pgrp)
 
 
+def thread_states(pid):
+    """The state letter (R, S, D, T, ...) of each thread of pid, from
+    /proc/<pid>/task/*/stat; [] if there is no such process."""
+    states = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return states
+    for task in tasks:
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread has just ended
+            continue
+        states.append(stat[stat.rindex(")") + 2])
+    return states
+
+
 def _alive(pid):
     """True while pid is a live (not zombie) process."""
     stat = _proc_stat(pid)

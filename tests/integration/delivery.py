@@ -98,7 +98,7 @@ def message_id(ctx, answer):
     return int(mid)
 
 
-def wait_states(ctx, message, states=FINAL_STATES, timeout=20):
+def wait_states(ctx, message, states=FINAL_STATES, timeout=30):
     """Wait until every delivery of message is in one of states; return deliveries()."""
     deadline = time.monotonic() + timeout
     while True:
@@ -111,9 +111,10 @@ def wait_states(ctx, message, states=FINAL_STATES, timeout=20):
 
 
 @contextlib.contextmanager
-def worker(ctx, name="worker"):
-    """A herald-worker for the block; stopped (SIGTERM, drained) at its end."""
-    ctx.stack.start_worker(name)
+def worker(ctx, name="worker", config=None):
+    """A herald-worker (reading config, if given, instead of the stack's herald.conf)
+    for the block; stopped (SIGTERM, drained) at its end."""
+    ctx.stack.start_worker(name, config=config)
     try:
         yield
     finally:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run herald's integration tests against a fresh private stack.
 
-    tests/integration/run.py [--program-dir DIR] [--run-dir DIR] [-k TEXT]
+    tests/integration/run.py [--program-dir DIR] [--run-dir DIR] [-k TEXT ...]
                              [--servers lighttpd,apache] [--timeout S]
 
 Starts MariaDB (migrated), lighttpd and Apache with the programs of --program-dir
@@ -104,7 +104,12 @@ def failing(error):
     return test
 
 
-def discover(pattern, servers):
+def selected(test_id, patterns):
+    """Whether test_id contains one of patterns (every test if there are none)."""
+    return not patterns or any(p in test_id for p in patterns)
+
+
+def discover(patterns, servers):
     """[(test id, server or None, function)] in file and definition order; a module
     that cannot be imported becomes a test that fails with the import error."""
     tests = []
@@ -121,7 +126,7 @@ def discover(pattern, servers):
         for func in sorted(funcs, key=lambda f: f.__code__.co_firstlineno):
             targets = [None] if getattr(func, "once", False) else servers
             tests += [(f"{s}::{func.__name__}" if s else func.__name__, s, func) for s in targets]
-    return [t for t in tests if pattern in t[0]]
+    return [t for t in tests if selected(t[0], patterns)]
 
 
 def reason_of(exc):
@@ -153,6 +158,7 @@ class Runner:
         self.passed = self.failed = 0
         self.reported = set(self.sanitizer_reports())
         self.mocks = None
+        self.config = None  # herald.conf as written for the run, once it is
 
     def sanitizer_reports(self):
         return sorted(Path(self.stack.sanitizer_logs).glob("*san.*"))
@@ -186,14 +192,22 @@ class Runner:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         # What broke the stack is the likelier cause of a failure, so it comes first.
-        problems = self.after_test()
+        try:
+            problems = self.after_test()
+        except Exception as e:  # the next test may find the stack broken, and says so
+            problems = f"could not repair the stack after the test: {e}"
+            self.details.write(f"== {test_id} (repair)\n{''.join(traceback.format_exception(e))}\n")
         self.record(test_id, time.monotonic() - start, "; ".join(filter(None, (problems, error))) or None)
 
     def after_test(self):
         """Repair what a test left broken; return why that fails the test, if it does."""
         problems = list(map(describe_report, self.new_sanitizer_reports()))
-        if not self.stack.db.running():
+        problems += self.stop_leftovers()
+        if self.stack.db.running():
+            problems += self.resume_db()
+        else:
             self.stack.db.start()
+        problems += self.restore_config() + self.restore_mocks()
         # lighttpd restarts the programs it spawned; spawn-fcgi does not, so for Apache
         # a program that died is noticed here.
         for server in self.urls:
@@ -206,6 +220,50 @@ class Runner:
                 continue
             self.restart(server)
         return "; ".join(problems) or None
+
+    def stop_leftovers(self):
+        """Stop the processes a test started and left running (a worker left behind
+        would claim the next tests' deliveries, a second web server keeps its port)."""
+        ours = {"mariadb", *self.urls, *(f"{server}-{prog}" for server in self.urls
+                                         for prog in herald_stack.PROGRAMS)}
+        left = [name for name in self.stack.processes.names()
+                if name not in ours and self.stack.processes.pids(name)]
+        for name in left:
+            self.stack.processes.stop(name)
+        return [f"left running: {', '.join(left)}; stopped"] if left else []
+
+    def resume_db(self):
+        """SIGCONT a MariaDB that a test left stopped (SIGSTOP)."""
+        pids = self.stack.processes.pids("mariadb")
+        stopped = lambda: any(s in "Tt" for pid in pids for s in herald_stack.thread_states(pid))
+        if not stopped():
+            return []
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+        herald_stack.wait_for(lambda: not stopped(), 30, "MariaDB to run again")
+        return ["MariaDB was left stopped; resumed"]
+
+    def restore_config(self):
+        """Put back herald.conf as the runner wrote it, if a test changed it."""
+        if self.config is None or self.stack.config_path.read_text() == self.config:
+            return []
+        self.stack.config_path.write_text(self.config)
+        for server in self.urls:  # they read the changed file when they started programs
+            self.restart(server)
+        return ["herald.conf was left changed; restored and the servers restarted"]
+
+    def restore_mocks(self):
+        """Restart the mock providers if a test left them stopped, and forget what
+        they were scripted to answer: a script a test did not use up must not answer
+        the next test's requests."""
+        if self.mocks is None:
+            return []
+        problems = []
+        if self.mocks.process is None or self.mocks.process.poll() is not None:
+            self.mocks.restart()
+            problems.append("the mock providers were left stopped; restarted")
+        self.mocks.reset()
+        return problems
 
     def restart(self, server):
         port = int(self.urls[server].rsplit(":", 1)[1])
@@ -245,7 +303,8 @@ def main():
     parser.add_argument("--program-dir", default=str(REPO), help="build tree with the programs")
     parser.add_argument("--run-dir", default=str(REPO / "run" / "test"))
     parser.add_argument("--servers", default=",".join(SERVERS))
-    parser.add_argument("-k", dest="pattern", default="", help="run tests whose id contains this")
+    parser.add_argument("-k", dest="patterns", action="append", default=[],
+                        help="run tests whose id contains this (repeat for several)")
     parser.add_argument("--timeout", type=float, default=60, help="seconds per test")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up as on Ctrl-C
@@ -254,9 +313,9 @@ def main():
     unknown = set(servers) - set(SERVERS)
     if unknown:
         parser.error(f"unknown servers: {', '.join(unknown)} (there are {', '.join(SERVERS)})")
-    tests = discover(args.pattern, servers)
+    tests = discover(args.patterns, servers)
     sql_tests = [p for p in sorted((REPO / "tests" / "sql").glob("test_*.sql"))
-                 if args.pattern in f"sql::{p.name}"]
+                 if selected(f"sql::{p.name}", args.patterns)]
     run_dir = Path(args.run_dir).resolve()
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     lock = open(run_dir.parent / f".{run_dir.name}.lock", "w")
@@ -276,6 +335,7 @@ def main():
             stack.db.migrate()
             runner.mocks = MockProviders.start(str(run_dir / "mocks"))
             stack.write_config(max_queue_backlog=BACKLOG_LIMIT, **provider_settings(runner.mocks))
+            runner.config = stack.config_path.read_text()
             for server in servers:
                 start = stack.start_lighttpd if server == "lighttpd" else stack.start_apache
                 runner.urls[server] = start()

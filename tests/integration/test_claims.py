@@ -43,6 +43,46 @@ def query_with_names(ctx, sql, database=herald_stack.DB_NAME):
     return lines[0].split("\t"), [line.split("\t") for line in lines[1:]]
 
 
+class Session:
+    """A mariadb client with one connection that runs the statements given to send()
+    as they arrive, so that a test can hold a transaction or a lock open across its
+    own steps. Killed at the end of a with-block if it still runs."""
+
+    def __init__(self, ctx, database):
+        self.proc = subprocess.Popen(
+            ["mariadb", "--no-defaults", "--protocol=socket", f"--socket={ctx.db.socket}",
+             f"--user={herald_stack.DB_USER}", "--batch", "--unbuffered",
+             f"--database={database}"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def send(self, sql):
+        self.proc.stdin.write(sql + "\n")
+        self.proc.stdin.flush()
+
+    def running(self):
+        """True while the client runs; fails with its errors once it has exited."""
+        assert self.proc.poll() is None, self.proc.stderr.read()
+        return True
+
+    def end(self):
+        """Close the session after what was sent; fails with its errors if any failed."""
+        self.proc.stdin.close()
+        assert self.proc.wait(30) == 0, self.proc.stderr.read()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def lock_holders(ctx, db, name):
+    """Whether a session holds the user lock name: [(None,)] when none does."""
+    return ctx.db.query(f"SELECT IS_USED_LOCK('{name}')", db)
+
+
 def app_with_devices(devices, tag):
     """SQL that creates a tenant, app @a (uid @auid), user @u and, per entry of
     devices (platform, status, push_permission), a device with token
@@ -153,10 +193,12 @@ def test_claim_of_any_message_takes_the_highest_priority_then_the_longest_due_fi
         assert states["p7-lease-over"] == f"sending {owner}", states
 
 
-def run_claims(ctx, db, owner, calls, limit, out, errors):
-    """One worker: `calls` claims in one connection; out[owner] = (ids, start, end)."""
+def run_claims(ctx, db, owner, calls, limit, go, out, errors):
+    """One worker: `calls` claims in one connection once the user lock go is free;
+    out[owner] = (ids, start, end)."""
     try:
-        sql = f"CALL hd_claim_deliveries('{owner}', 300, {limit}, NULL);\n" * calls
+        sql = f"DO GET_LOCK('{go}', 120);\nDO RELEASE_LOCK('{go}');\n"
+        sql += f"CALL hd_claim_deliveries('{owner}', 300, {limit}, NULL);\n" * calls
         start = time.monotonic()
         ids = claim_ids(ctx.db.query(sql, db))
         out[owner] = (ids, start, time.monotonic())
@@ -176,13 +218,28 @@ def test_concurrent_claims_never_take_one_delivery_twice(ctx):
             " SELECT m.id, @d1, @a, 1 + m.id % 10, UTC_TIMESTAMP(6) - INTERVAL m.id % 97 SECOND"
             " FROM messages m;\n"), db)
         out, errors = {}, []
-        threads = [threading.Thread(target=run_claims,
-                                    args=(ctx, db, secrets.token_hex(16), calls, limit, out, errors))
-                   for _ in range(workers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        # The workers start claiming together when the test lets go of a user lock
+        # that each waits for: on a loaded machine, one started late could otherwise
+        # find the others done.
+        go = "claims-go-" + secrets.token_hex(4)
+        with Session(ctx, db) as starter:
+            starter.send(f"DO GET_LOCK('{go}', 0);")
+            herald_stack.wait_for(
+                lambda: starter.running() and lock_holders(ctx, db, go) != [(None,)], 30,
+                "the test to hold the starting lock")
+            threads = [threading.Thread(target=run_claims, args=(
+                ctx, db, secrets.token_hex(16), calls, limit, go, out, errors))
+                for _ in range(workers)]
+            for t in threads:
+                t.start()
+            waiting = ("SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+                       f" WHERE STATE = 'User lock' AND INFO LIKE '%{go}%'")
+            herald_stack.wait_for(lambda: errors or ctx.db.query(waiting, db) == [(str(workers),)],
+                                  60, "every worker to wait for the start")
+            starter.send(f"DO RELEASE_LOCK('{go}');")
+            for t in threads:
+                t.join()
+            starter.end()
         assert not errors, errors
         assert len(out) == workers
         # The workers claimed side by side: each started before any had finished.
@@ -211,34 +268,29 @@ def test_claim_skips_deliveries_locked_by_another_transaction_without_waiting(ct
         ids = [int(i) for (i,) in ctx.db.query("SELECT id FROM deliveries ORDER BY due_at", db)]
         held = ids[:2]  # the two that every claim would take first
 
-        # Another worker's claim transaction, caught while it holds its rows.
-        holder_errors = []
+        # Another worker's claim transaction, held open until this test ends it.
+        with Session(ctx, db) as holder:
+            # One primary-key lookup per row: exactly these rows are locked. The named
+            # lock, taken last, says that they are.
+            holder.send("START TRANSACTION;\n"
+                        f"SELECT id FROM deliveries WHERE id = {held[0]} FOR UPDATE;\n"
+                        f"SELECT id FROM deliveries WHERE id = {held[1]} FOR UPDATE;\n"
+                        f"SELECT GET_LOCK('{lock_name}', 0);")
+            herald_stack.wait_for(
+                lambda: holder.running() and lock_holders(ctx, db, lock_name) != [(None,)],
+                30, "the other transaction to hold its rows")
 
-        def hold():
-            try:
-                # One primary-key lookup per row: exactly these rows are locked.
-                ctx.db.query(f"START TRANSACTION;\n"
-                             f"SELECT id FROM deliveries WHERE id = {held[0]} FOR UPDATE;\n"
-                             f"SELECT id FROM deliveries WHERE id = {held[1]} FOR UPDATE;\n"
-                             f"SELECT GET_LOCK('{lock_name}', 0);\n"
-                             f"DO SLEEP(6);\nCOMMIT;\n", db)
-            except Exception as e:  # reported below
-                holder_errors.append(e)
-        holder = threading.Thread(target=hold)
-        holder.start()
-        deadline = time.monotonic() + 30
-        while ctx.db.query(f"SELECT IS_USED_LOCK('{lock_name}')", db) == [(None,)]:
-            assert time.monotonic() < deadline and holder.is_alive(), holder_errors
-            time.sleep(0.05)
-
-        start = time.monotonic()
-        rows = ctx.db.query("SET SESSION innodb_lock_wait_timeout = 3;\n"
-                            f"CALL hd_claim_deliveries('{owner}', 60, 10, NULL);", db)
-        took = time.monotonic() - start
-        assert sorted(claim_ids(rows)) == sorted(ids[2:]), (rows, ids, held)
-        assert took < 2.5, f"the claim waited {took:.1f}s for the locked rows"
-        holder.join()
-        assert not holder_errors, holder_errors
+            # A claim that waited for a locked row would wait out the lock wait timeout
+            # (30 s here) and fail; one that skips them answers at once. 10 s tells the
+            # two apart on a loaded machine.
+            start = time.monotonic()
+            rows = ctx.db.query("SET SESSION innodb_lock_wait_timeout = 30;\n"
+                                f"CALL hd_claim_deliveries('{owner}', 60, 10, NULL);", db)
+            took = time.monotonic() - start
+            assert sorted(claim_ids(rows)) == sorted(ids[2:]), (rows, ids, held)
+            assert took < 10, f"the claim waited {took:.1f}s for the locked rows"
+            holder.send("COMMIT;")
+            holder.end()
 
         # Once the other transaction ends, its rows are claimable again.
         rows = ctx.db.query(f"CALL hd_claim_deliveries('{owner}', 60, 10, NULL);", db)

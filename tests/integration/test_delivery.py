@@ -15,7 +15,7 @@ import herald_stack
 
 from delivery import (add_device, decrypt, deliveries, fresh_fixture, header, jwt_claims,
                       push, set_credentials, wait_states, worker)
-from hd import once
+from hd import FAST_ANSWER_S, once
 
 
 def only_received(ctx, provider, count=1):
@@ -266,13 +266,13 @@ def test_sighup_reopens_the_log_and_reloads_the_configuration(ctx):
         log.rename(log.with_suffix(".log.1"))
         config.write_text(config.read_text().replace("log_level = info", "log_level = debug"))
         proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while "configuration reloaded" not in (log.read_text() if log.exists() else ""):
             assert time.monotonic() < deadline, "no reload logged in the reopened log"
             time.sleep(0.1)
         push(ctx, f)
         wait_states(ctx, last_message(ctx, f))
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while " debug: delivery " not in log.read_text():
             assert time.monotonic() < deadline, "no debug line after the reload"
             time.sleep(0.1)
@@ -299,25 +299,30 @@ def test_sends_answer_503_at_once_while_the_queue_backlog_is_over_its_limit(ctx)
     limit = configured_backlog_limit(ctx)
     f = ctx.fixture()
     filler = ctx.fixture()
-    # A backlog of limit + 1 due deliveries, measured as a worker measures it.
+    # A backlog of limit + 1 due deliveries (times in UTC, as the programs store them),
+    # measured as a worker measures it.
     ctx.db.query(
         "INSERT INTO messages (app_id, source, title, body, schedule_at)"
-        f" VALUES ({filler.app_id}, 'developer', 'backlog', 'backlog', NOW(6));"
+        f" VALUES ({filler.app_id}, 'developer', 'backlog', 'backlog', UTC_TIMESTAMP(6));"
         "SET @m = LAST_INSERT_ID();"
         "INSERT INTO deliveries (message_id, device_id, app_id, priority, due_at)"
-        f" SELECT @m, seq, {filler.app_id}, 5, NOW(6) - INTERVAL 1 SECOND"
-        f" FROM seq_1_to_{limit + 1};"
-        f"CALL hd_measure_backlog({limit + 1})")
+        f" SELECT @m, seq, {filler.app_id}, 5, UTC_TIMESTAMP(6) - INTERVAL 1 SECOND"
+        f" FROM seq_1_to_{limit + 1}")
+    # The send path trusts a measurement for a few seconds only; the test measures
+    # before each send, as a running worker would every second.
+    measure = lambda: ctx.db.query(f"CALL hd_measure_backlog({limit + 1})")
     try:
+        measure()
         started = time.monotonic()
         status, headers, body = ctx.request(
             "POST", "/developer/push", {"app_user_id": f.user, "title": "t", "body": "b"},
             headers={"X-Server-Key": f.server_key})
-        assert time.monotonic() - started < 1
+        assert time.monotonic() - started < FAST_ANSWER_S
         assert status == 503 and headers.get("retry-after") == "1", (status, headers, body)
         assert json.loads(body)["error"]["code"] == "unavailable", body
         legacy = {"CompanyId": f.company_id, "IntegrationKey": f.integration_key,
                   "UserExternalId": f.user, "Title": "t", "Body": "b"}
+        measure()
         status, headers, body = ctx.request("POST", "/api/v2/push?format=json", legacy)
         assert status == 503 and headers.get("retry-after") == "1", (status, body)
         assert message_count(ctx, f) == 0
@@ -331,10 +336,24 @@ def test_sends_answer_503_at_once_while_the_queue_backlog_is_over_its_limit(ctx)
     assert status == 201 and message_count(ctx, f) == 1, (status, body)
 
 
+def backlog_measured_after(ctx, since):
+    """When the backlog was last measured, if that was after since (a UTC
+    DATETIME(6) of the database), else None."""
+    rows = ctx.db.query(f"SELECT measured_at FROM queue_backlog WHERE id = 1"
+                        f" AND measured_at > {herald_stack.sql_str(since)}")
+    return rows[0][0] if rows else None
+
+
 @once
 def test_a_running_worker_keeps_the_backlog_measurement_fresh(ctx):
+    [(started,)] = ctx.db.query("SELECT UTC_TIMESTAMP(6)")  # the clock of measured_at
     with worker(ctx):
-        time.sleep(1.5)
-        [(age,)] = ctx.db.query("SELECT TIMESTAMPDIFF(MICROSECOND, measured_at, NOW(6))"
-                                " FROM queue_backlog WHERE id = 1")
-    assert 0 <= int(age) < 1_500_000, age
+        first = herald_stack.wait_for(lambda: backlog_measured_after(ctx, started), 30,
+                                      "the worker to measure the backlog")
+        second = herald_stack.wait_for(lambda: backlog_measured_after(ctx, first), 30,
+                                       "the worker to measure the backlog again")
+    [(gap,)] = ctx.db.query(f"SELECT TIMESTAMPDIFF(MICROSECOND, {herald_stack.sql_str(first)},"
+                            f" {herald_stack.sql_str(second)})")
+    # The worker measures every second (docs/delivery.md); a loaded 2-core machine can
+    # wake it late, so a gap of up to 2.5 s passes.
+    assert 0 < int(gap) < 2_500_000, gap

@@ -23,7 +23,17 @@ from delivery import (add_device, deliveries, fresh_fixture, push, set_credentia
                       wait_states, worker)
 from hd import once, timeout
 
-LEASE_S = 10  # worker_lease_s in the runner's herald.conf (run.py, provider_settings)
+# Workers whose requests must not time out use these instead of the runner's short
+# delivery_timeout_s (5 s) and worker_lease_s (10 s). On a loaded machine the mock can
+# take more than 5 s to answer hundreds of requests in flight; the attempt then times
+# out and goes again, a retry that is not the second send or the lost answer those
+# tests look for. 15 s outlasts the mock's slowest answers; the lease stays twice that.
+PATIENT = {"delivery_timeout_s": 15, "worker_lease_s": 30}
+# How late after its time a scheduled push may reach the provider. An idle worker
+# looks for due deliveries every 200 ms (docs/delivery.md); the rest is for a loaded
+# 2-core machine, where the worker, MariaDB and the mock wait for a core. It still
+# tells "at its time" from a worker that looks only every few seconds.
+SCHEDULE_LATE_S = 2.5
 
 
 def wait_until(check, timeout_s, what, interval=0.1):
@@ -125,6 +135,20 @@ def worker_delivered(ctx, name):
     return int(last.split("stopping: delivered ", 1)[1].split(",", 1)[0])
 
 
+def config_with(ctx, name, **settings):
+    """A copy of the stack's herald.conf with settings changed, for a worker."""
+    config = ctx.stack.run_dir / f"{name}.conf"
+    lines = [line for line in ctx.stack.config_path.read_text().splitlines()
+             if line.partition("=")[0].strip() not in settings]
+    config.write_text("\n".join(lines + [f"{k} = {v}" for k, v in settings.items()]) + "\n")
+    return config
+
+
+def patient_config(ctx):
+    """herald.conf for workers whose requests must not time out (PATIENT)."""
+    return config_with(ctx, "patient", **PATIENT)
+
+
 def rfc3339(epoch):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
@@ -146,7 +170,7 @@ def test_two_500s_then_200_deliver_on_the_third_attempt_with_every_attempt_recor
     push(ctx, f)
     message = message_of(ctx, f)
     with worker(ctx):
-        found = wait_states(ctx, message, timeout=15)
+        found = wait_states(ctx, message, timeout=30)
     assert found[device["id"]][:3] == ("delivered", "3", "200"), found
     assert attempts_of(ctx, delivery_id_of(ctx, message, device)) == \
         [(1, "retry", "500"), (2, "retry", "500"), (3, "delivered", "200")]
@@ -166,15 +190,16 @@ def test_a_429_with_retry_after_holds_the_next_attempt_back_that_long(ctx):
     traffic = Traffic(ctx.mocks, "fcm", [device["target"]])
     with worker(ctx):
         [(state, attempts, status, _)] = wait_states(ctx, message_of(ctx, f),
-                                                     timeout=15).values()
+                                                     timeout=30).values()
     assert (state, attempts, status) == ("delivered", "2", "200")
     first, second = traffic.poll()
     assert (first["status"], second["status"]) == (429, 200), (first, second)
     gap = second["time"] - first["time"]
     figure(ctx, f"second attempt {gap:.2f}s after a 429 with Retry-After: 3")
-    # Without Retry-After the first backoff step is 0.5-1 s; the mock's own default
-    # Retry-After (60 s) was replaced by the script's 3.
-    assert 3.0 <= gap < 5.0, gap
+    # Never before the Retry-After: without it the first backoff step is 0.5-1 s. Well
+    # before the mock's own default Retry-After (60 s), which the script's 3 replaced:
+    # the 3 s over the 3 s asked are for a loaded 2-core machine's late wake-ups.
+    assert 3.0 <= gap < 6.0, gap
 
 
 @once
@@ -193,11 +218,11 @@ def test_a_delivery_queued_while_the_provider_is_down_is_delivered_when_it_comes
 
             def failed():
                 return [a for a in attempts_of(ctx, delivery) if a[1:] == ("retry", None)]
-            wait_until(lambda: len(failed()) >= 2, 15,
+            wait_until(lambda: len(failed()) >= 2, 30,
                        "two attempts failing without an answer from the stopped provider")
             ctx.mocks.restart()
             back_at = time.monotonic()
-            found = wait_states(ctx, message, timeout=20)
+            found = wait_states(ctx, message, timeout=30)
             figure(ctx, f"delivered {time.monotonic() - back_at:.2f}s after the provider came "
                         f"back, after {len(failed())} failed attempts")
     finally:
@@ -212,7 +237,7 @@ def test_a_delivery_queued_while_the_provider_is_down_is_delivered_when_it_comes
 
 
 @once
-@timeout(120)
+@timeout(180)
 def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_flight(ctx):
     f = fresh_fixture(ctx)
     set_credentials(ctx, f, "apns")
@@ -224,13 +249,14 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_fl
     message = message_of(ctx, f)
     traffic = Traffic(ctx.mocks, "apns", devices)
     started = time.monotonic()
-    ctx.stack.start_worker("worker")
+    patient = patient_config(ctx)
+    ctx.stack.start_worker("worker", config=patient)
     try:
         wait_until(lambda: len(traffic.poll()) >= 500, 30,
                    "the worker to send 500 deliveries", interval=0.02)
         pid = worker_pid(ctx, "worker")
         os.killpg(pid, signal.SIGKILL)
-        wait_until(lambda: ctx.stack.processes.group_gone(pid), 10, "the killed worker to go")
+        wait_until(lambda: ctx.stack.processes.group_gone(pid), 30, "the killed worker to go")
     finally:
         ctx.stack.stop_worker("worker")
     killed_after = time.monotonic() - started
@@ -241,9 +267,11 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_fl
     at_kill = state_counts(ctx, message)
     assert at_kill.get("delivered", 0) < 5000, at_kill  # killed mid-batch, not after
 
-    with worker(ctx, "worker-after-kill"):
+    with worker(ctx, "worker-after-kill", config=patient):
         restarted = time.monotonic()
-        wait_until(lambda: state_counts(ctx, message) == {"delivered": 5000}, 60,
+        # The killed worker's claims come back when their lease ends.
+        wait_until(lambda: state_counts(ctx, message) == {"delivered": 5000},
+                   PATIENT["worker_lease_s"] + 60,
                    "every delivery to be delivered after the kill", interval=0.5)
         finished = time.monotonic() - restarted
     counts = traffic.per_target()
@@ -252,7 +280,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_fl
     figure(ctx, f"kill -9 after {killed_after:.2f}s with {sent_before_kill} of 5000 requests "
                 f"sent and {len(in_flight)} claimed but unrecorded ({at_kill}); "
                 f"{duplicates} duplicates; the next worker finished in {finished:.2f}s "
-                f"(lease {LEASE_S}s)")
+                f"(lease {PATIENT['worker_lease_s']}s)")
     assert set(counts) == set(devices), f"{5000 - len(counts)} devices never reached"
     # Only a delivery claimed and not yet recorded when the worker died can go twice,
     # and only once more.
@@ -269,7 +297,8 @@ def test_two_workers_share_one_queue_without_sending_a_delivery_twice(ctx):
     devices = insert_ios_devices(ctx, f, 2000)
     ctx.mocks.reset()
     traffic = Traffic(ctx.mocks, "apns", devices)
-    with worker(ctx, "worker"), worker(ctx, "worker2"):
+    patient = patient_config(ctx)
+    with worker(ctx, "worker", patient), worker(ctx, "worker2", patient):
         started = time.monotonic()
         answer = push(ctx, f)
         assert answer["push_count"] == 2000, answer
@@ -293,17 +322,19 @@ def test_a_scheduled_push_is_sent_at_its_time_and_not_before(ctx):
     ctx.mocks.reset()
     traffic = Traffic(ctx.mocks, "apns", [device["target"]])
     with worker(ctx):
-        at = int(time.time()) + 4  # whole seconds: 3 to 4 s from now
+        at = int(time.time()) + 6  # whole seconds: 5 to 6 s from now
         push(ctx, f, schedule_at=rfc3339(at))
         message = message_of(ctx, f)
-        time.sleep(max(0.0, at - 0.5 - time.time()))
-        assert traffic.poll() == [], "sent before its time"
-        assert deliveries(ctx, message)[device["id"]][0] == "queued"
-        [record] = wait_until(traffic.poll, at + 1.0 - time.time(),
-                              "the scheduled push by a second after its time", interval=0.05)
-        wait_states(ctx, message, timeout=5)
+        # A second before its time (or later, on a loaded machine: then only what the
+        # clock allows is checked), nothing has gone and the delivery waits.
+        time.sleep(max(0.0, at - 1.0 - time.time()))
+        assert [r for r in traffic.poll() if r["time"] < at] == [], "sent before its time"
+        state = deliveries(ctx, message)[device["id"]][0]
+        assert state == "queued" or time.time() >= at, state
+        [record] = wait_until(traffic.poll, 30, "the scheduled push", interval=0.05)
+        wait_states(ctx, message, timeout=30)
     figure(ctx, f"scheduled push reached the provider {record['time'] - at:.3f}s after its time")
-    assert at <= record["time"] <= at + 1.0, record["time"] - at
+    assert at <= record["time"] <= at + SCHEDULE_LATE_S, record["time"] - at
 
 
 @once
@@ -313,24 +344,26 @@ def test_sigterm_lets_the_worker_finish_the_requests_in_flight_before_it_exits(c
     set_credentials(ctx, f, "apns")
     devices = insert_ios_devices(ctx, f, 50)
     ctx.mocks.reset()
-    ctx.mocks.script("apns", [{"delay_ms": 1500, "target": token} for token in devices])
+    # Long enough for the checks below to come before any answer on a loaded machine;
+    # well short of the patient delivery_timeout_s (15 s), which would make them retries.
+    ctx.mocks.script("apns", [{"delay_ms": 3000, "target": token} for token in devices])
     answer = push(ctx, f)
     assert answer["push_count"] == 50, answer
     message = message_of(ctx, f)
     traffic = Traffic(ctx.mocks, "apns", devices)
-    proc = ctx.stack.start_worker("worker")
+    proc = ctx.stack.start_worker("worker", config=patient_config(ctx))
     try:
-        wait_until(lambda: len(traffic.poll()) == 50, 15, "50 requests in flight",
+        wait_until(lambda: len(traffic.poll()) == 50, 30, "50 requests in flight",
                    interval=0.02)
         assert state_counts(ctx, message) == {"sending": 50}  # none answered yet
         os.killpg(proc.pid, signal.SIGTERM)
         term_at = time.monotonic()
         try:
-            code = proc.wait(10)
+            code = proc.wait(20)
         except subprocess.TimeoutExpired:
-            raise AssertionError("the worker still runs 10s after SIGTERM") from None
+            raise AssertionError("the worker still runs 20s after SIGTERM") from None
         figure(ctx, f"worker exited {time.monotonic() - term_at:.2f}s after SIGTERM with "
-                    "50 answers delayed 1.5s")
+                    "50 answers delayed 3s")
     finally:
         ctx.stack.stop_worker("worker")
     assert code == 0, code
@@ -359,12 +392,14 @@ def test_a_delivery_that_keeps_failing_expires_at_its_ttl_instead_of_being_retri
     ctx.mocks.script("apns", [{"reason": "ServiceUnavailable", "count": -1,
                                "target": device["target"]}])
     traffic = Traffic(ctx.mocks, "apns", [device["target"]])
-    legacy_push(ctx, f, ExpirySecs=2)
-    message = message_of(ctx, f)
-    [(expires,)] = ctx.db.query("SELECT schedule_at + INTERVAL ttl_s SECOND FROM messages"
-                                f" WHERE id = {message}")
+    # The worker is there before the push: a TTL that ran out before it started would
+    # end the delivery untried.
     with worker(ctx):
-        [(state, attempts, status, reason)] = wait_states(ctx, message, timeout=10).values()
+        legacy_push(ctx, f, ExpirySecs=4)
+        message = message_of(ctx, f)
+        [(expires,)] = ctx.db.query("SELECT schedule_at + INTERVAL ttl_s SECOND FROM messages"
+                                    f" WHERE id = {message}")
+        [(state, attempts, status, reason)] = wait_states(ctx, message, timeout=30).values()
     assert state == "expired" and "ttl expired" in reason, (state, reason)
     records = traffic.poll()
     figure(ctx, f"expired after {attempts} attempts; last request "
@@ -382,15 +417,12 @@ def test_a_delivery_that_always_fails_is_rejected_after_worker_max_attempts(ctx)
     ctx.mocks.reset()
     ctx.mocks.script("apns", [{"status": 500, "count": -1, "target": device["target"]}])
     traffic = Traffic(ctx.mocks, "apns", [device["target"]])
-    config = ctx.stack.run_dir / "max-attempts-3.conf"
-    lines = [line for line in ctx.stack.config_path.read_text().splitlines()
-             if not line.startswith("worker_max_attempts")]
-    config.write_text("\n".join(lines + ["worker_max_attempts = 3"]) + "\n")
+    config = config_with(ctx, "max-attempts-3", worker_max_attempts=3)
     push(ctx, f)
     message = message_of(ctx, f)
     ctx.stack.start_worker("worker-max-attempts", config=config)
     try:
-        [(state, attempts, status, reason)] = wait_states(ctx, message, timeout=15).values()
+        [(state, attempts, status, reason)] = wait_states(ctx, message, timeout=30).values()
     finally:
         ctx.stack.stop_worker("worker-max-attempts")
     assert (state, attempts, status) == ("rejected", "3", "500"), (state, attempts, status)

@@ -14,7 +14,8 @@ import time
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
-from hd import timeout
+import herald_stack
+from hd import FAST_ANSWER_S, timeout
 
 PUSH = "/developer/push"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -599,7 +600,12 @@ def test_dedupe_window_set_with_hd_set_dedupe_window_applies(ctx):
     body = valid_push(dedupe_key="short-window")
     assert_created(post(ctx, f.server_key, body), f, 1)
     assert post(ctx, f.server_key, body)[0] == 200
-    time.sleep(1.6)
+    # The record is live while it is younger than the window by the database's clock
+    # (UTC, as the programs' sessions run).
+    herald_stack.wait_for(lambda: ctx.db.query(
+        f"SELECT COUNT(*) FROM dedupe WHERE app_id = {f.app_id}"
+        " AND created_at < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND") == [("1",)], 30,
+        "the dedupe record to outlive its 1 s window")
     assert_created(post(ctx, f.server_key, body), f, 1)
     assert stored(ctx, f.app_id)[:2] == (2, 2)
 
@@ -761,7 +767,8 @@ def test_xml_entity_expansion_bomb_is_refused_fast(ctx):
     f = ctx.fixture()
     started = time.monotonic()
     refused_xml(ctx, f, BILLION_LAUGHS, 400, "malformed_body")
-    assert time.monotonic() - started < 1, time.monotonic() - started
+    # Expanding its 10^9 entities would take far longer than this.
+    assert time.monotonic() - started < FAST_ANSWER_S, time.monotonic() - started
     # An undefined entity is refused too (there is no DTD to define it).
     refused_xml(ctx, f, b"<push><app_user_id>user_123</app_user_id><title>&lol9;</title>"
                 b"<body>b</body></push>", 400, "malformed_body")
@@ -815,7 +822,10 @@ def test_10_mb_body_is_refused_413_quickly_and_nothing_stored(ctx):
         started = time.monotonic()
         refused(ctx, f, lambda: post(ctx, f.server_key, big, content_type=content_type),
                 413, "body_too_large", fmt=fmt)
-        assert time.monotonic() - started < 3, time.monotonic() - started
+        # The 10 MB go through the web server either way, which takes a loaded 2-core
+        # machine a second or two; a refusal that left the body unread would hang
+        # until a timeout of the web server (ProxyTimeout 30 s, lighttpd 60 s).
+        assert time.monotonic() - started < 10, time.monotonic() - started
     # 64 KiB and a byte over the default max_body_bytes.
     over = compact(valid_push(extra_data={"k": "x" * (64 * 1024)}))
     refused_json(ctx, f, over, 413, "body_too_large")
@@ -898,12 +908,16 @@ def burst(ctx, n, threads=6):
         return list(pool.map(one, range(n)))
 
 
-@timeout(60)
+@timeout(120)
 def test_over_100_requests_in_one_second_get_429_while_other_addresses_are_served(ctx):
     f = ctx.fixture()
     other = other_source(ctx)
-    for attempt in range(3):
-        time.sleep(1.02 - time.time() % 1)   # just after a second boundary
+    # A loaded machine may not fit 101 requests into one second every time: it gets
+    # as many tries as fit into a minute (each from a fresh second, so no try sees the
+    # count of another).
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(1.02 - time.time() % 1)   # pacing: just after a second boundary
         started = time.time()
         with concurrent.futures.ThreadPoolExecutor(1) as side:
             elsewhere = side.submit(post, ctx, f.server_key, valid_push(), source=other)
@@ -915,7 +929,7 @@ def test_over_100_requests_in_one_second_get_429_while_other_addresses_are_serve
         print(f"burst took {started % 1:.3f}..{ended - int(started):.3f}s, over a second boundary;"
               " again")
     else:
-        raise AssertionError("could not fit 101 requests into one second in 3 attempts")
+        raise AssertionError("could not fit 101 requests into one second in a minute of tries")
 
     limited = [a for a in answers if a[0] == 429]
     served = [a for a in answers if a[0] != 429]
@@ -948,11 +962,11 @@ def test_database_down_answers_503_fast_and_sends_again_once_it_is_back(ctx):
             took = time.monotonic() - started
             assert_error(answer, 503, "unavailable")
             assert answer[1].get("retry-after", "").strip().isdigit(), answer[1]
-            assert took < 1, f"503 took {took:.2f}s"
+            assert took < FAST_ANSWER_S, f"503 took {took:.2f}s"
     finally:
         ctx.stack.db.start()
     # The same web server and programs, no restart: they reconnect by themselves.
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while True:
         answer = post(ctx, f.server_key, valid_push(title=back_title))
         if answer[0] != 503 or time.monotonic() > deadline:

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
 import herald_stack
-from hd import timeout
+from hd import FAST_ANSWER_S, timeout
 
 PATH = "/api/v2/push"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -820,18 +820,21 @@ def test_legacy_over_100_requests_a_second_from_one_address_is_429_rate_limited(
     # the rate limit, so nothing may be stored either way.
     body = json.dumps(push_fields(f, IntegrationKey="hd_int_" + "0" * 48))
     before = stored(ctx)
-    for _ in range(5):
+    # A loaded machine may serve fewer than 101 requests in some seconds of a burst:
+    # bursts go on for up to a minute until one second gets over the limit.
+    deadline = time.monotonic() + 60
+    limited = []
+    while not limited and time.monotonic() < deadline:
         answers = burst(ctx, body, 300)
         limited = [a for a in answers if a.status == 429]
         assert all(a.status in (401, 429) for a in answers), {a.status for a in answers}
-        if limited:
-            break
-    assert limited, "300 requests in a burst were never rate limited"
+    burst_ended = time.time()
+    assert limited, "bursts of 300 requests for a minute were never rate limited"
     assert_error(limited[0], 429, "RateLimited", "json")
     assert limited[0].headers.get("retry-after") == "1", limited[0].headers
     assert stored(ctx) == before
-    # The next second starts afresh.
-    time.sleep(1.1)
+    # The next second starts afresh: pacing to the second after the burst's last.
+    time.sleep(max(0.0, int(burst_ended) + 1.05 - time.time()))
     assert_success(post_json(ctx, push_fields(f)), "json")
 
 
@@ -844,13 +847,13 @@ def test_legacy_database_down_is_503_service_unavailable_fast_with_nothing_store
         for send, fmt in ((post_xml, "xml"), (post_json, "json")):
             started = time.monotonic()
             ans = send(ctx, push_fields(f))
-            assert time.monotonic() - started < 3, "a 503 must come fast"
+            assert time.monotonic() - started < FAST_ANSWER_S, "a 503 must come fast"
             assert_error(ans, 503, "ServiceUnavailable", fmt)
             assert ans.headers.get("retry-after") == "1", ans.headers
     finally:
         ctx.stack.db.start()
     assert stored(ctx) == before
-    herald_stack.wait_for(lambda: post_json(ctx, push_fields(f)).status == 200, 15,
+    herald_stack.wait_for(lambda: post_json(ctx, push_fields(f)).status == 200, 30,
                           "the legacy endpoint to send again")
 
 

@@ -4,6 +4,7 @@ whole with 429 quota_exceeded and Retry-After until the window ends."""
 import concurrent.futures
 import json
 import secrets
+import time
 
 from hd import timeout
 
@@ -12,6 +13,12 @@ LEGACY = "/api/v2/push?format=json"
 
 
 def set_quota(ctx, f, hourly, daily):
+    """Set the app's quotas, at a time when the test's sends fall into one window: as
+    the UTC hour (and so the day) ends, the counts start again, so a test begun in its
+    last half minute first waits for the next hour (pacing by the clock)."""
+    left = 3600 - time.time() % 3600
+    if left < 30:
+        time.sleep(left + 0.1)
     sql = lambda v: "NULL" if v is None else str(int(v))
     ctx.db.query(f"CALL hd_set_quota({f.app_id}, {sql(hourly)}, {sql(daily)})")
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import herald_stack
+from hd import FAST_ANSWER_S
 
 REPO = Path(__file__).resolve().parent.parent.parent
 ECHO = Path(__file__).resolve().parent / "fcgi_echo.py"
@@ -68,11 +69,11 @@ def test_health_answers_503_fast_while_mariadb_is_down(ctx):
         started = time.monotonic()
         status, headers, _ = ctx.request("GET", "/health")
         assert status == 503 and "retry-after" in headers, (status, headers)
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < FAST_ANSWER_S
     finally:
         ctx.stack.db.start()
     # The programs reconnect by themselves once the database is back.
-    herald_stack.wait_for(lambda: ctx.request("GET", "/health")[0] == 200, 10, "/health to answer 200")
+    herald_stack.wait_for(lambda: ctx.request("GET", "/health")[0] == 200, 30, "/health to answer 200")
 
 
 def test_query_string_reaches_the_program(ctx):
