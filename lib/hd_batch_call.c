@@ -3,7 +3,7 @@
  * with the request's admission to the process's batcher and turns the batch's
  * decision into the answer the request would have got on its own, in the request
  * path's order: 429 rate limit, 401 key, 503 backlog, then the send's own outcome
- * (hd_refuse_send). Memory: everything handed over lives on this thread's stack or
+ * (hd_refuse_send); 503 when the batch failed. Memory: everything handed over lives on this thread's stack or
  * in the request until hd_batch_run() returns.
  */
 #include <string.h>
@@ -24,8 +24,10 @@ hd_batch_send_call(struct hd_call *call, const struct hd_target *t,
 	s.m = m;
 	adm->submitted = true;
 	hd_batch_run(call->ctx->batch, &s);
+	/* A batch whose transaction failed (after its reruns for deadlocks) stored
+	 * nothing: every send in it answers 503, to be retried. */
 	if (s.err != HD_OK)
-		return hd_fail(call, s.err);
+		return hd_fail(call, s.err == HD_ERR_DB ? HD_ERR_DB_UNAVAILABLE : s.err);
 	switch (s.state) {
 	case HD_BS_LIMITED:
 		return hd_refuse(&call->why, HD_P_RATE_LIMITED, NULL,

@@ -124,6 +124,8 @@ hd_thread_main(void *arg)
 	struct hd_ctx *ctx = &th->ctx;
 	time_t last_housekeeping = 0;
 
+	/* libxml2 keeps its error handlers per thread. */
+	hd_doc_init();
 	for (;;) {
 		struct hd_request req;
 		struct hd_reply reply;

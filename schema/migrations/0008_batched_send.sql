@@ -68,7 +68,7 @@ BEGIN
     i            SMALLINT UNSIGNED NOT NULL PRIMARY KEY,
     addr         VARBINARY(16) NOT NULL,
     rate_limit   INT UNSIGNED NOT NULL,
-    addr_rank    INT UNSIGNED NOT NULL,
+    addr_rank    INT UNSIGNED NOT NULL DEFAULT 0,
     key_hash     BINARY(32) NULL,
     kind         VARCHAR(16) NOT NULL,
     tenant_id    BIGINT UNSIGNED NULL,
@@ -102,11 +102,10 @@ BEGIN
     first_target VARCHAR(255) NULL
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
-  INSERT INTO hd_sb (i, addr, rate_limit, addr_rank, key_hash, kind, tenant_id, source,
+  INSERT INTO hd_sb (i, addr, rate_limit, key_hash, kind, tenant_id, source,
                      by_what, target, title, body, data, sound, ttl_s, priority, due_at,
                      dedupe_key)
-    SELECT j.i, UNHEX(j.a), j.l, ROW_NUMBER() OVER (PARTITION BY j.a ORDER BY j.i),
-           UNHEX(j.h), j.k, j.c, j.s, j.b, j.t, j.ti, j.bo, j.d, j.so, j.ttl, j.p,
+    SELECT j.i, UNHEX(j.a), j.l, UNHEX(j.h), j.k, j.c, j.s, j.b, j.t, j.ti, j.bo, j.d, j.so, j.ttl, j.p,
            IF(j.at IS NULL, NOW(6),
               FROM_UNIXTIME(j.at DIV 1000000) + INTERVAL (j.at MOD 1000000) MICROSECOND),
            j.dk
@@ -128,6 +127,12 @@ BEGIN
              p   TINYINT UNSIGNED PATH '$.p',
              at  BIGINT UNSIGNED PATH '$.at',
              dk  VARCHAR(255) PATH '$.dk')) j;
+  -- Apart from the load: a window over rows with TEXT columns would need an on-disk
+  -- temporary table.
+  UPDATE hd_sb b
+    JOIN (SELECT i, ROW_NUMBER() OVER (PARTITION BY addr ORDER BY i) AS r FROM hd_sb) x
+      ON x.i = b.i
+     SET b.addr_rank = x.r;
 
   -- The rate limit, one upsert per address: LAST_INSERT_ID(expr) carries the count
   -- this upsert left, so a concurrent batch's increment is never read as ours, and
