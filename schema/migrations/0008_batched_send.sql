@@ -66,9 +66,11 @@ BEGIN
   DECLARE CONTINUE HANDLER FOR 1114 SET v_full = 1;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
 
-  -- MEMORY, without the message's text (read from p_batch when the rows are
-  -- written): no file and no on-disk temporary table per batch.
-  CREATE OR REPLACE TEMPORARY TABLE hd_sb (
+  -- The batch's work table: MEMORY, without the message's text (read from p_batch
+  -- when the rows are written), created once per connection (creating a table costs a
+  -- file in tmpdir) and emptied per batch. A later migration that changes its columns
+  -- must give it a new name: connections outlive migrations.
+  CREATE TEMPORARY TABLE IF NOT EXISTS hd_sb (
     i            SMALLINT UNSIGNED NOT NULL PRIMARY KEY,
     addr         VARBINARY(16) NOT NULL DEFAULT '',
     rate_limit   INT UNSIGNED NOT NULL DEFAULT 0,
@@ -100,6 +102,7 @@ BEGIN
     retry        INT UNSIGNED NULL,
     first_target VARCHAR(255) NULL
   ) ENGINE=MEMORY DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
+  DELETE FROM hd_sb;
 
   INSERT INTO hd_sb (i, addr, rate_limit, addr_count, addr_rank, key_hash, kind, tenant_id,
                      by_what, target, priority, due_at, dedupe_key)
