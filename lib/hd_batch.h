@@ -8,7 +8,8 @@
  * dedupe, quotas, messages and deliveries, set-based, one durable commit), writes
  * each send's own outcome into it and wakes the request threads. A lone send never
  * waits for company: the committer starts as soon as it has work, and sends that
- * arrive meanwhile form the next batch.
+ * arrive meanwhile form the next batch. A batch of one runs as an unbatched send
+ * would (CALL hd_admit, then hd_send), which costs the database less.
  *
  * Threads: hd_batch_start() starts the committer; any thread may call hd_batch_run();
  * hd_batch_stop() is called once, after every request thread has finished.

@@ -67,7 +67,7 @@ hd_config_defaults(struct hd_config *cfg)
 	cfg->max_body_bytes = 64 * 1024;
 	cfg->rate_limit_per_address = 100;
 	cfg->log_level = HD_LOG_INFO;
-	cfg->send_threads = 16;
+	cfg->send_threads = 32;
 	cfg->send_batch_max = 64;
 	cfg->delivery_timeout_s = 10;
 	cfg->worker_batch = 500;

@@ -111,7 +111,7 @@ static void
 test_send_keys(void)
 {
 	static const struct { const char *text; unsigned threads, batch; } good[] = {
-		{ "db_name = x\n", 16, 64 },
+		{ "db_name = x\n", 32, 64 },
 		{ "db_name = x\nsend_threads = 1\nsend_batch_max = 0\n", 1, 0 },
 		{ "db_name = x\nsend_threads = 256\nsend_batch_max = 4096\n", 256, 4096 },
 	};
