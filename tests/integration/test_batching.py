@@ -149,7 +149,7 @@ def test_one_batch_mixing_sends_gives_each_request_its_own_answer(ctx):
                 plug.start()
                 herald_stack.wait_for(lambda: ctx.db.query(
                     "SELECT COUNT(*) FROM information_schema.processlist"
-                    " WHERE info LIKE 'CALL hd_send_batch%'"
+                    " WHERE info LIKE 'CALL hd_admit%' OR info LIKE 'CALL hd_send_batch%'"
                     " OR info LIKE 'INSERT INTO rate_limit%'")[0][0] != "0", 30,
                     "the plug's batch to wait for the table")
                 fired = threading.Thread(target=lambda: results.update(mix=concurrently([
