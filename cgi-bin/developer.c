@@ -84,7 +84,7 @@ static const struct hd_dialect developer = {
 
 static const struct hd_endpoint endpoints[] = {
 	{ HD_POST, "/developer/push", &developer, &push_fieldset, { "push", false },
-	  "response", 0, push },
+	  "response", HD_EP_BATCHED, push },
 };
 
 int

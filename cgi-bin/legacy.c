@@ -31,6 +31,9 @@ static const struct hd_field push_fields[F__MAX] = {
 static const char *const user_fields[] = { "UserId", "UserEmail", "UserExternalId", NULL };
 static const struct hd_fieldset push_fieldset = { push_fields, F__MAX, user_fields };
 
+static const char INVALID_KEY_TEXT[] =
+    "CompanyId and IntegrationKey do not match an active integration";
+
 static enum hd_problem
 authenticate(struct hd_call *call)
 {
@@ -42,14 +45,21 @@ authenticate(struct hd_call *call)
 		return hd_refuse(&call->why, HD_P_MISSING_KEY,
 		    v[F_COMPANY_ID].present ? "IntegrationKey" : "CompanyId",
 		    "CompanyId and IntegrationKey are required");
+	/* Batched: the send's batch looks the key up, for this company only. */
+	if (call->defer) {
+		call->defer->key = v[F_INTEGRATION_KEY].s;
+		call->defer->key_len = v[F_INTEGRATION_KEY].len;
+		call->defer->tenant_id = v[F_COMPANY_ID].i;
+		call->defer->invalid_key_message = INVALID_KEY_TEXT;
+		return HD_P_NONE;
+	}
 	if ((err = hd_auth_lookup(call->ctx->db, HD_KEY_INTEGRATION, v[F_INTEGRATION_KEY].s,
 	    v[F_INTEGRATION_KEY].len, &call->who, &found)) != HD_OK)
 		return hd_fail(call, err);
 	/* A key answers only for its own company: the same error either way, so a key
 	 * cannot be used to probe which company ids exist. */
 	if (!found || call->who.tenant_id != (uint64_t)v[F_COMPANY_ID].i)
-		return hd_refuse(&call->why, HD_P_INVALID_KEY, NULL,
-		    "CompanyId and IntegrationKey do not match an active integration");
+		return hd_refuse(&call->why, HD_P_INVALID_KEY, NULL, "%s", INVALID_KEY_TEXT);
 	return HD_P_NONE;
 }
 
@@ -126,7 +136,7 @@ static const struct hd_dialect legacy = {
 
 static const struct hd_endpoint endpoints[] = {
 	{ HD_POST, "/api/v2/push", &legacy, &push_fieldset, { NULL, true },
-	  "PushResponse", 0, push },
+	  "PushResponse", HD_EP_BATCHED, push },
 };
 
 int

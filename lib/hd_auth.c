@@ -85,7 +85,13 @@ hd_key_kind_of(const char *name)
 	return HD_KEY_NONE;
 }
 
-static bool
+const char *
+hd_key_kind_name(enum hd_key_kind kind)
+{
+	return (unsigned)kind < HD_KEY__MAX ? hd_key_kind_names[kind] : "";
+}
+
+bool
 hd_key_acceptable(enum hd_key_kind kind, size_t len)
 {
 	return len > 0 && len <= HD_KEY_MAX_LEN && (unsigned)kind < HD_KEY__MAX &&
@@ -95,7 +101,7 @@ hd_key_acceptable(enum hd_key_kind kind, size_t len)
 /* The rate-limit identity of a client address: IPv4 as is, IPv4-mapped IPv6 as IPv4,
  * other IPv6 per /64 (one host usually owns a whole /64, so counting single addresses
  * would let it pick a fresh one per request). */
-static size_t
+size_t
 hd_addr_key(const char *addr, unsigned char out[16])
 {
 	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };

@@ -64,6 +64,14 @@ enum hd_err hd_admit(struct hd_db *db, const char *addr, unsigned limit,
  * seconds between requests, so no request waits for it. */
 enum hd_err hd_admit_housekeeping(struct hd_db *db);
 
+/* The key kind's name as the database stores it ("" for HD_KEY_NONE). */
+const char *hd_key_kind_name(enum hd_key_kind kind);
+/* Whether a presented key of this kind and length is worth a lookup. */
+bool hd_key_acceptable(enum hd_key_kind kind, size_t len);
+/* The rate-limit identity of a client address (IPv4, or IPv6 per /64) into out;
+ * returns its length. */
+size_t hd_addr_key(const char *addr, unsigned char out[16]);
+
 /* SHA-256 of data into out[32]. */
 enum hd_err hd_sha256(const void *data, size_t len, unsigned char out[32]);
 

@@ -40,6 +40,8 @@ static const struct hd_ckey hd_ckeys[] = {
 	{ "rate_limit_per_address", HD_C_UINT, HD_OFF(rate_limit_per_address), 0, 1000000 },
 	{ "log_level", HD_C_LOGLEVEL, HD_OFF(log_level), 0, 0 },
 	{ "max_queue_backlog", HD_C_UINT, HD_OFF(max_queue_backlog), 0, 1000000000 },
+	{ "send_threads", HD_C_UINT, HD_OFF(send_threads), 1, 256 },
+	{ "send_batch_max", HD_C_UINT, HD_OFF(send_batch_max), 0, 4096 },
 	{ "apns_url", HD_C_STR, HD_OFF(apns_url), 0, 0 },
 	{ "apns_sandbox_url", HD_C_STR, HD_OFF(apns_sandbox_url), 0, 0 },
 	{ "fcm_url", HD_C_STR, HD_OFF(fcm_url), 0, 0 },
@@ -65,6 +67,8 @@ hd_config_defaults(struct hd_config *cfg)
 	cfg->max_body_bytes = 64 * 1024;
 	cfg->rate_limit_per_address = 100;
 	cfg->log_level = HD_LOG_INFO;
+	cfg->send_threads = 32;
+	cfg->send_batch_max = 64;
 	cfg->delivery_timeout_s = 10;
 	cfg->worker_batch = 500;
 	cfg->worker_lease_s = 60;

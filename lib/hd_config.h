@@ -26,6 +26,10 @@ struct hd_config {
 	unsigned max_queue_backlog; /* due queued deliveries above which sends answer 503;
 	                               0 = no limit */
 	enum hd_log_level log_level;
+	/* Sending programs (issue 12): request threads per process, and the most sends
+	 * the process's committer runs in one batch; 0 runs each send on its own. */
+	unsigned send_threads;
+	unsigned send_batch_max;
 
 	/* Delivery: provider addresses (NULL: the provider's production address; see
 	 * docs/delivery.md), the CA bundle (NULL: the system's), and the worker. */

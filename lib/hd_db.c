@@ -40,6 +40,12 @@ struct hd_db {
 };
 
 enum hd_err
+hd_db_library_init(void)
+{
+	return mysql_library_init(0, NULL, NULL) == 0 ? HD_OK : HD_ERR_DB;
+}
+
+enum hd_err
 hd_db_new(const struct hd_config *cfg, struct hd_db **out)
 {
 	struct hd_db *db = calloc(1, sizeof(*db));

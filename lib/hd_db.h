@@ -56,6 +56,9 @@ struct hd_dbc {
 	bool is_null;        /* out */
 };
 
+/* The client library's global set-up: a program that uses connections from several
+ * threads calls it once before it starts them. */
+enum hd_err hd_db_library_init(void);
 /* Creates a handle for cfg (borrowed; must outlive the handle). Connects lazily. */
 enum hd_err hd_db_new(const struct hd_config *cfg, struct hd_db **out);
 void hd_db_free(struct hd_db *db);

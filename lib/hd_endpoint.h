@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "hd_auth.h"
+#include "hd_batch.h"
 #include "hd_config.h"
 #include "hd_db.h"
 #include "hd_doc.h"
@@ -23,10 +24,12 @@
 
 struct hd_call;
 
-/* Process-wide state: configuration and the persistent database connection. */
+/* A request thread's state: the process's configuration, the thread's own database
+ * connection, and the process's send batcher (NULL: sends run on their own). */
 struct hd_ctx {
 	struct hd_config cfg;
 	struct hd_db *db;
+	struct hd_batch *batch;
 };
 
 struct hd_dialect {
@@ -55,6 +58,8 @@ struct hd_dialect {
 #define HD_EP_NO_RATE     0x02u  /* not rate limited (health checks) */
 #define HD_EP_CORS        0x04u  /* browser-callable: CORS for the app's origins
                                      (needs a dialect with a header key) */
+#define HD_EP_BATCHED     0x08u  /* a send: admission runs in the send's batch
+                                     (hd_batch.h); not with HD_EP_CORS */
 
 typedef enum hd_problem (*hd_handler)(struct hd_call *call);
 
@@ -89,6 +94,9 @@ struct hd_call {
 	/* A bad Content-Type or ?format=, held back until after admission so that the
 	 * documented order of checks holds (DESIGN.md §2). */
 	struct hd_refusal format_why;
+	/* Non-NULL while the request runs deferred: its admission waits for the send's
+	 * batch (hd_send_call). Any refusal before that reruns the request in full. */
+	struct hd_admission *defer;
 	char path_arg[HD_PATH_ARG_MAX + 1];
 	struct hd_refusal why;
 	/* the answer */
@@ -113,8 +121,11 @@ enum hd_problem hd_refuse_send(struct hd_call *call, const struct hd_send_result
 /* Sends m to t for the caller (hd_send), unless the queue backlog is over the
  * configured limit: then nothing is stored and the answer is 503. Returns
  * HD_P_NONE with res filled, or the refusal to answer (503 also for an unreachable
- * database). */
+ * database). Deferred, it runs in the process's batch with the request's admission
+ * (hd_batch_send_call), which fills call->who. */
 enum hd_problem hd_send_call(struct hd_call *call, const struct hd_target *t,
+    const struct hd_message *m, struct hd_send_result *res);
+enum hd_problem hd_batch_send_call(struct hd_call *call, const struct hd_target *t,
     const struct hd_message *m, struct hd_send_result *res);
 /* Maps a library error to a refusal (503 for an unreachable database, else 500). */
 enum hd_problem hd_fail(struct hd_call *call, enum hd_err err);

@@ -15,6 +15,9 @@
 
 #define HD_CORS_MAX_AGE "600"
 
+static const char HD_INVALID_KEY_TEXT[] =
+    "the key is unknown, revoked or not valid for this endpoint";
+
 /* Adds value under key, releasing it when it cannot be added (out of memory). */
 static void
 hd_json_set(json_object *obj, const char *key, json_object *value)
@@ -114,6 +117,8 @@ hd_send_call(struct hd_call *call, const struct hd_target *t, const struct hd_me
 	bool over = false;
 	enum hd_err err;
 
+	if (call->defer)
+		return hd_batch_send_call(call, t, m, res);
 	if (limit > 0 && (err = hd_backlog_over(call->ctx->db, limit, &over)) != HD_OK)
 		return hd_fail(call, err);
 	if (over)
@@ -477,10 +482,15 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 		if (key != NULL && *key == '\0')
 			key = NULL;
 	}
-	err = hd_admit(ctx->db, req->remote_addr,
+	limited = false;
+	found = true;
+	if (call->defer)
+		*call->defer = (struct hd_admission){ req->remote_addr,
+		    (ep->flags & HD_EP_NO_RATE) ? 0 : ctx->cfg.rate_limit_per_address,
+		    d->key_kind, key, key ? strlen(key) : 0, -1, HD_INVALID_KEY_TEXT, false };
+	else if ((err = hd_admit(ctx->db, req->remote_addr,
 	    (ep->flags & HD_EP_NO_RATE) ? 0 : ctx->cfg.rate_limit_per_address,
-	    d->key_kind, key, key ? strlen(key) : 0, &call->who, &limited, &found);
-	if (err != HD_OK)
+	    d->key_kind, key, key ? strlen(key) : 0, &call->who, &limited, &found)) != HD_OK)
 		return hd_fail(call, err);
 	if (limited)
 		return hd_refuse(&call->why, HD_P_RATE_LIMITED, NULL,
@@ -495,8 +505,8 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 			    "the key in %s is a valid key of another kind, which this endpoint"
 			    " does not take", d->key_header_name);
 		if (!found)
-			return hd_refuse(&call->why, HD_P_INVALID_KEY, NULL,
-			    "the key is unknown, revoked or not valid for this endpoint");
+			return hd_refuse(&call->why, HD_P_INVALID_KEY, NULL, "%s",
+			    HD_INVALID_KEY_TEXT);
 	}
 	/* Checked as soon as the app is known, so that every later refusal carries the
 	 * CORS headers and the page can read it. */
@@ -533,6 +543,32 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 	return ep->handler(call);
 }
 
+/* A batched send runs deferred first: parsed and validated with its admission left to
+ * the send's batch. Anything that ends it before the send (a refusal, which must
+ * keep its place after the rate limit and the key) runs it again in full. */
+static enum hd_problem
+hd_pipeline_batched(struct hd_call *call, const struct hd_endpoint *ep)
+{
+	struct hd_admission adm;
+	enum hd_problem p;
+
+	memset(&adm, 0, sizeof(adm));
+	call->defer = &adm;
+	p = hd_pipeline_steps(call, ep);
+	call->defer = NULL;
+	if (adm.submitted)
+		return p;
+	json_object_put(call->body);
+	json_object_put(call->answer);
+	call->body = call->answer = NULL;
+	call->status = 0;
+	memset(&call->who, 0, sizeof(call->who));
+	memset(call->values, 0, sizeof(call->values));
+	memset(&call->why, 0, sizeof(call->why));
+	hd_buf_reset(&call->reply->headers);
+	return hd_pipeline_steps(call, ep);
+}
+
 void
 hd_pipeline_run(struct hd_ctx *ctx, const struct hd_program *prog,
     const struct hd_request *req, struct hd_reply *reply)
@@ -552,7 +588,9 @@ hd_pipeline_run(struct hd_ctx *ctx, const struct hd_program *prog,
 	if (ep)
 		d = ep->dialect;
 	hd_negotiate(&call, d);
-	if (ep != NULL)
+	if (ep != NULL && (ep->flags & HD_EP_BATCHED) && !(ep->flags & HD_EP_CORS) && ctx->batch)
+		p = hd_pipeline_batched(&call, ep);
+	else if (ep != NULL)
 		p = hd_pipeline_steps(&call, ep);
 	else if (req->method == HD_OPTIONS && hd_is_cors_path(prog, req->path)) {
 		hd_buf_reset(&reply->headers);

@@ -12,6 +12,12 @@ static const char *const hd_source_names[HD_SRC__MAX] = {
 	[HD_SRC_WEBPUSH] = "webpush",
 };
 
+const char *
+hd_source_name(enum hd_source source)
+{
+	return (unsigned)source < HD_SRC__MAX ? hd_source_names[source] : "";
+}
+
 /* The whole transaction is one procedure (schema/migrations/0003_request_path.sql):
  * one round trip instead of five keeps group commit fed. */
 static const char SQL_QUEUE_MESSAGE[] =

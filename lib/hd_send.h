@@ -53,6 +53,9 @@ struct hd_send_result {
 	char first_target[256];     /* replay: the user as the first request named it */
 };
 
+/* The source's name as messages.source stores it. */
+const char *hd_source_name(enum hd_source source);
+
 /* Stores m for the user named by t in the principal's app, charging the deliveries to
  * the app's quotas. Nothing is stored when push_count is 0 (the app may not send, a
  * quota is spent, no such user or several, or no device with push permission) or

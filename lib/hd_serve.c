@@ -3,6 +3,7 @@
  * which would copy each request's parameters into the process environment where
  * libcurl, OpenSSL and the MariaDB client read variables.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +14,11 @@
 #include "hd_endpoint.h"
 #include "hd_log.h"
 
-/* Seconds between deletions of stale rate-limit rows, per process. */
-#define HD_HOUSEKEEPING_EVERY 5
 #include "hd_text.h"
+
+/* Seconds between deletions of stale rate-limit rows, per request thread of a program
+ * that does not batch its sends. */
+#define HD_HOUSEKEEPING_EVERY 5
 
 /* Reads the body, never more than max bytes: a longer one is marked, not read; one
  * that does not match its Content-Length is marked for a 400. */
@@ -82,7 +85,9 @@ hd_write_reply(FCGX_Request *fr, const struct hd_request *req, const struct hd_r
  * instead of the process: it is blocked while a request is served (libfcgi's reads
  * and writes do not retry after a signal) and delivered only while waiting in accept,
  * so a request in flight finishes, and main() returns, which also lets
- * LeakSanitizer check the process at exit. */
+ * LeakSanitizer check the process at exit. With several request threads, only the
+ * one in accept (accepts are serialised, as libfcgi's threaded example does) has it
+ * unblocked; the others see hd_stopping before they accept again. */
 static volatile sig_atomic_t hd_stopping;
 
 static void
@@ -93,74 +98,161 @@ hd_on_term(int sig)
 	FCGX_ShutdownPending();
 }
 
+/* What the request threads of a process share. */
+struct hd_server {
+	const struct hd_program *prog;
+	const struct hd_config *cfg;
+	struct hd_batch *batch;          /* NULL: no batching */
+	pthread_mutex_t accept_lock;
+	sigset_t termset;
+};
+
+/* One request thread: its own FastCGI request and database connection. */
+struct hd_thread {
+	struct hd_server *srv;
+	pthread_t tid;
+	bool started;
+	struct hd_ctx ctx;
+	FCGX_Request fr;
+};
+
+static void *
+hd_thread_main(void *arg)
+{
+	struct hd_thread *th = arg;
+	struct hd_server *srv = th->srv;
+	struct hd_ctx *ctx = &th->ctx;
+	time_t last_housekeeping = 0;
+
+	/* libxml2 keeps its error handlers per thread. */
+	hd_doc_init();
+	for (;;) {
+		struct hd_request req;
+		struct hd_reply reply;
+		int accepted;
+
+		pthread_mutex_lock(&srv->accept_lock);
+		/* A SIGTERM that came during the last request is delivered on unblocking. */
+		pthread_sigmask(SIG_UNBLOCK, &srv->termset, NULL);
+		accepted = hd_stopping ? -1 : FCGX_Accept_r(&th->fr);
+		pthread_sigmask(SIG_BLOCK, &srv->termset, NULL);
+		pthread_mutex_unlock(&srv->accept_lock);
+		if (accepted < 0)
+			break;
+
+		hd_reply_init(&reply);
+		if (hd_request_init(&req, th->fr.envp) != HD_OK) {
+			reply.status = 500;
+		} else if (hd_read_body(&th->fr, &req, ctx->cfg.max_body_bytes) != HD_OK) {
+			reply.status = 500;
+		} else {
+			hd_pipeline_run(ctx, srv->prog, &req, &reply);
+		}
+		hd_write_reply(&th->fr, &req, &reply);
+		hd_reply_free(&reply);
+		hd_request_free(&req);
+		FCGX_Finish_r(&th->fr);
+		/* The committer, when there is one, keeps the rate-limit table tidy. */
+		if (srv->batch == NULL && time(NULL) - last_housekeeping >= HD_HOUSEKEEPING_EVERY) {
+			last_housekeeping = time(NULL);
+			hd_db_request_start(ctx->db);
+			if (hd_admit_housekeeping(ctx->db) != HD_OK)
+				hd_log_warn("rate-limit housekeeping failed");
+		}
+	}
+	return NULL;
+}
+
+/* Whether the program sends: then it runs send_threads request threads and a
+ * committer (unless send_batch_max is 0). */
+static bool
+hd_program_batches(const struct hd_program *prog)
+{
+	for (size_t i = 0; i < prog->nendpoints; i++)
+		if (prog->endpoints[i].flags & HD_EP_BATCHED)
+			return true;
+	return false;
+}
+
 int
 hd_serve(const struct hd_program *prog)
 {
 	struct sigaction term;
-	sigset_t termset;
-	time_t last_housekeeping = 0;
-	struct hd_ctx ctx;
-	FCGX_Request fr;
+	struct hd_server srv;
+	struct hd_config cfg;
+	struct hd_thread *threads = NULL;
+	size_t nthreads = 1;
 	char err[256];
 	int rc = 1;
 
-	memset(&ctx, 0, sizeof(ctx));
+	memset(&srv, 0, sizeof(srv));
+	srv.prog = prog;
+	srv.cfg = &cfg;
 	hd_log_setup(prog->name, HD_LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&term, 0, sizeof(term));
 	term.sa_handler = hd_on_term;    /* no SA_RESTART: accept() must return */
 	sigemptyset(&term.sa_mask);
 	sigaction(SIGTERM, &term, NULL);
-	if (hd_config_load(&ctx.cfg, hd_config_path(), err, sizeof(err)) != HD_OK) {
+	sigemptyset(&srv.termset);
+	sigaddset(&srv.termset, SIGTERM);
+	/* Every thread starts with SIGTERM blocked (inherited from this one). */
+	pthread_sigmask(SIG_BLOCK, &srv.termset, NULL);
+	if (hd_config_load(&cfg, hd_config_path(), err, sizeof(err)) != HD_OK) {
 		hd_log_error("configuration %s: %s", hd_config_path(), err);
+		hd_config_free(&cfg);
 		return 1;
 	}
-	hd_log_setup(prog->name, ctx.cfg.log_level);
+	hd_log_setup(prog->name, cfg.log_level);
 	hd_doc_init();
-	if (hd_db_new(&ctx.cfg, &ctx.db) != HD_OK || FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&fr, 0, 0) != 0) {
+	if (hd_program_batches(prog)) {
+		nthreads = cfg.send_threads;
+		/* The client library's global set-up is not thread-safe: done here, once. */
+		if (hd_db_library_init() != HD_OK ||
+		    (cfg.send_batch_max > 0 && hd_batch_start(&cfg, &srv.batch) != HD_OK)) {
+			hd_log_error("start-up failed: send batcher");
+			goto out;
+		}
+	}
+	pthread_mutex_init(&srv.accept_lock, NULL);
+	if (FCGX_Init() != 0 || (threads = calloc(nthreads, sizeof(*threads))) == NULL) {
 		hd_log_error("start-up failed");
-		goto out;
+		goto out_lock;
 	}
-	hd_log_info("ready");
-	sigemptyset(&termset);
-	sigaddset(&termset, SIGTERM);
-	for (;;) {
-		struct hd_request req;
-		struct hd_reply reply;
-		int accepted;
+	for (size_t i = 0; i < nthreads; i++) {
+		struct hd_thread *th = &threads[i];
 
-		/* A SIGTERM that came during the last request is delivered on unblocking. */
-		sigprocmask(SIG_UNBLOCK, &termset, NULL);
-		if (hd_stopping)
-			break;
-		accepted = FCGX_Accept_r(&fr);
-		sigprocmask(SIG_BLOCK, &termset, NULL);
-		if (accepted < 0)
-			break;
-
-		hd_reply_init(&reply);
-		if (hd_request_init(&req, fr.envp) != HD_OK) {
-			reply.status = 500;
-		} else if (hd_read_body(&fr, &req, ctx.cfg.max_body_bytes) != HD_OK) {
-			reply.status = 500;
-		} else {
-			hd_pipeline_run(&ctx, prog, &req, &reply);
-		}
-		hd_write_reply(&fr, &req, &reply);
-		hd_reply_free(&reply);
-		hd_request_free(&req);
-		FCGX_Finish_r(&fr);
-		if (time(NULL) - last_housekeeping >= HD_HOUSEKEEPING_EVERY) {
-			last_housekeeping = time(NULL);
-			hd_db_request_start(ctx.db);
-			if (hd_admit_housekeeping(ctx.db) != HD_OK)
-				hd_log_warn("rate-limit housekeeping failed");
+		th->srv = &srv;
+		th->ctx.cfg = cfg;
+		th->ctx.batch = srv.batch;
+		if (hd_db_new(&cfg, &th->ctx.db) != HD_OK || FCGX_InitRequest(&th->fr, 0, 0) != 0) {
+			hd_log_error("start-up failed");
+			goto out_threads;
 		}
 	}
+	hd_log_info("ready (%zu request thread%s, send batches of up to %u)", nthreads,
+	    nthreads == 1 ? "" : "s", srv.batch ? cfg.send_batch_max : 1);
+	for (size_t i = 1; i < nthreads; i++) {
+		if (pthread_create(&threads[i].tid, NULL, hd_thread_main, &threads[i]) != 0) {
+			hd_log_error("could not start request thread %zu", i);
+			hd_stopping = 1;
+			break;
+		}
+		threads[i].started = true;
+	}
+	hd_thread_main(&threads[0]);
 	rc = 0;
+out_threads:
+	for (size_t i = 1; i < nthreads; i++)
+		if (threads[i].started)
+			pthread_join(threads[i].tid, NULL);
+	for (size_t i = 0; i < nthreads; i++)
+		hd_db_free(threads[i].ctx.db);
+	free(threads);
+out_lock:
+	pthread_mutex_destroy(&srv.accept_lock);
 out:
-	hd_db_free(ctx.db);
-	hd_config_free(&ctx.cfg);
+	hd_batch_stop(srv.batch);
+	hd_config_free(&cfg);
 	return rc;
 }

@@ -106,6 +106,33 @@ test_delivery_keys(void)
 	}
 }
 
+/* The send batcher's keys (issue 12): threads per process, sends per batch (0: off). */
+static void
+test_send_keys(void)
+{
+	static const struct { const char *text; unsigned threads, batch; } good[] = {
+		{ "db_name = x\n", 32, 64 },
+		{ "db_name = x\nsend_threads = 1\nsend_batch_max = 0\n", 1, 0 },
+		{ "db_name = x\nsend_threads = 256\nsend_batch_max = 4096\n", 256, 4096 },
+	};
+	static const char *const bad[] = { "send_threads = 0", "send_threads = 257",
+		"send_batch_max = 4097", "send_batch_max = -1", "send_threads =" };
+	struct hd_config c;
+	char err[256], line[128];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		CHECK_MSG(parse(&c, good[i].text, err, sizeof(err)) == HD_OK, "%s", err);
+		CHECK_MSG(c.send_threads == good[i].threads && c.send_batch_max == good[i].batch,
+		    "%s", good[i].text);
+		hd_config_free(&c);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "db_name = x\n%s\n", bad[i]);
+		CHECK_MSG(parse(&c, line, err, sizeof(err)) == HD_ERR_CONFIG, "%s", bad[i]);
+		hd_config_free(&c);
+	}
+}
+
 /* Every key, with comments, blank lines, indentation, CRLF and no final newline. */
 static void
 test_good(void)
@@ -365,6 +392,7 @@ main(void)
 	}
 	test_defaults();
 	test_delivery_keys();
+	test_send_keys();
 	test_good();
 	test_bad();
 	test_password_file();
