@@ -39,18 +39,4 @@ fuzz_contains(const void *data, size_t len, const char *needle)
 	return 0;
 }
 
-/* True when HD_FUZZ_STRICT=1 is set: also check invariants that known, reported
- * library bugs still break (see the comments at each use). */
-static inline int
-fuzz_strict(void)
-{
-	static int v = -1;
-
-	if (v < 0) {
-		const char *s = getenv("HD_FUZZ_STRICT");
-		v = s != NULL && s[0] == '1';
-	}
-	return v;
-}
-
 #endif

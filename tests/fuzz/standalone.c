@@ -6,15 +6,17 @@
  *
  * Every file of each PATH (a corpus directory, or a single file) is run once; then
  * pseudo-random mutations of them (bit flips, byte edits, inserted tokens that matter
- * to herald's parsers, splices) are run until N mutations (0: no bound) or S seconds
- * (default 10; 0 replays the files only), whichever comes first. The PRNG is seeded
- * (--seed, default 1), so a run is reproducible up to the time bound. Each input is
- * copied into a buffer of exactly its size, so the sanitizers see any over-read.
+ * to herald's parsers, splices) are run until N mutations or S seconds, whichever
+ * comes first. S defaults to 10; --seconds 0 means no time bound when --runs is given
+ * and replays the files only otherwise. The PRNG is seeded (--seed, default 1), so a
+ * run is reproducible up to the time bound. Each input is copied into a buffer of
+ * exactly its size, so the sanitizers see any over-read.
  *
  * On a crash (sanitizer report, failed FUZZ_ASSERT, signal) the input is saved as
- * DIR/crash-<driver>-<n> (default DIR: .) and its path printed; replay it with
- * `fuzz_x --seconds 0 DIR/crash-...`. The last line of a clean run is
- * "<driver>: <count> inputs (...)", which tests/fuzz/run reads.
+ * DIR/crash-<driver>-<n> and its path printed; replay it with
+ * `fuzz_x --seconds 0 DIR/crash-...`. DIR defaults to $TMPDIR (or /tmp), never the
+ * current directory, so that a run from a work tree leaves nothing in it. The last
+ * line of a clean run is "<driver>: <count> inputs (...)", which tests/fuzz/run reads.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -321,7 +323,7 @@ main(int argc, char **argv)
 	double seconds = 10, start;
 	unsigned long long runs = 0, seed = 1, done = 0, mutations = 0;
 	size_t max_len = 4096, corpus_n;
-	const char *crash_dir = ".", *name = strrchr(argv[0], '/');
+	const char *crash_dir = getenv("TMPDIR"), *name = strrchr(argv[0], '/');
 	struct pool pool = { NULL, 0, 0 };
 	unsigned char *buf;
 	int i;
@@ -349,6 +351,8 @@ main(int argc, char **argv)
 	}
 	if (i >= argc || max_len == 0)
 		usage(argv[0]);
+	if (crash_dir == NULL || crash_dir[0] == '\0')
+		crash_dir = "/tmp";
 	for (; i < argc; i++)
 		read_path(&pool, argv[i], max_len > 65536 ? max_len : 65536);
 	corpus_n = pool.n;
@@ -371,10 +375,10 @@ main(int argc, char **argv)
 	rng_state = seed * UINT64_C(0x9e3779b97f4a7c15) + 1;
 	if ((buf = malloc(max_len)) == NULL)
 		return 2;
-	while (seconds > 0 && (runs == 0 || mutations < runs)) {
+	while (runs > 0 ? mutations < runs : seconds > 0) {
 		size_t len = 0;
 
-		if ((mutations & 63) == 0 && now() - start >= seconds)
+		if (seconds > 0 && (mutations & 63) == 0 && now() - start >= seconds)
 			break;
 		if (pool.n && below(16) != 0) {
 			/* Half the time an original file, so mutants of mutants do not
