@@ -325,6 +325,16 @@ def send_many(url, key, user, start, count, clients):
 
 @once
 @timeout(240)
+def runs_with_asan(pid):
+    """Whether pid runs with AddressSanitizer. Its quarantine keeps freed memory from
+    reuse (to catch use after free) up to hundreds of MiB, so RSS grows by design;
+    there LeakSanitizer, which checks every program when it exits (a report fails
+    the run), proves that nothing leaks, and the build without sanitizers proves
+    RSS flat."""
+    with open(f"/proc/{pid}/maps") as maps:
+        return any("libasan" in line for line in maps)
+
+
 def test_soak_of_20000_sends_keeps_rss_and_open_fds_of_each_process_flat(ctx):
     f = ctx.fixture()
     name = "lighttpd-batch-soak"
@@ -337,6 +347,7 @@ def test_soak_of_20000_sends_keeps_rss_and_open_fds_of_each_process_flat(ctx):
         rest = send_many(url, f.server_key, f.user, 2000, 18000, 16)
         assert fcgi_processes(lighttpd, "developer.fcgi") == pids, "a process restarted"
         after = {pid: rss_and_fds(pid) for pid in pids}
+        asan = {pid: runs_with_asan(pid) for pid in pids}
     discard_queue(ctx, f)
     statuses = {k: warm.get(k, 0) + rest.get(k, 0) for k in set(warm) | set(rest)}
     assert set(statuses) == {200, 201, 404} and sum(statuses.values()) == 20000, statuses
@@ -344,4 +355,5 @@ def test_soak_of_20000_sends_keeps_rss_and_open_fds_of_each_process_flat(ctx):
         (rss0, fds0), (rss1, fds1) = before[pid], after[pid]
         print(f"developer.fcgi {pid}: RSS {rss0} -> {rss1} KiB, fds {fds0} -> {fds1}")
         assert fds1 == fds0, (pid, fds0, fds1)
-        assert rss1 - rss0 < 2048, (pid, rss0, rss1)
+        if not asan[pid]:
+            assert rss1 - rss0 < 2048, (pid, rss0, rss1)
