@@ -11,6 +11,7 @@
 #include "hd_buf.h"
 #include "hd_db.h"
 #include "hd_log.h"
+#include "hd_text.h"
 #include "hd_time.h"
 
 /* Seconds between deletions of stale rate-limit rows, per process. */
@@ -70,17 +71,16 @@ hd_batch_json_str(struct hd_buf *b, const char *s, size_t len)
 	return err == HD_OK ? hd_buf_append(b, "\"", 1) : err;
 }
 
+/* p is an address (16 bytes at most) or a SHA-256 (32). */
 static enum hd_err
 hd_batch_json_hex(struct hd_buf *b, const char *name, const unsigned char *p, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	enum hd_err err = hd_buf_printf(b, ",\"%s\":\"", name);
+	char hex[2 * 32 + 1];
 
-	for (size_t i = 0; err == HD_OK && i < len; i++) {
-		char two[2] = { hex[p[i] >> 4], hex[p[i] & 15] };
-		err = hd_buf_append(b, two, 2);
-	}
-	return err == HD_OK ? hd_buf_append(b, "\"", 1) : err;
+	if (len > 32)
+		return HD_ERR_INTERNAL;
+	hd_hex_encode(p, len, hex);
+	return hd_buf_printf(b, ",\"%s\":\"%s\"", name, hex);
 }
 
 static enum hd_err
