@@ -365,6 +365,7 @@ def test_soak_of_20000_sends_keeps_rss_and_open_fds_of_each_process_flat(ctx):
     for pid in pids:
         (rss0, fds0), (rss1, fds1) = before[pid], after[pid]
         print(f"developer.fcgi {pid}: RSS {rss0} -> {rss1} KiB, fds {fds0} -> {fds1}")
-        assert fds1 == fds0, (pid, fds0, fds1)
+        # A leak grows the count; one fewer is a connection the process closed.
+        assert fds1 <= fds0, (pid, fds0, fds1)
         if not asan[pid]:
             assert rss1 - rss0 < 2048, (pid, rss0, rss1)
