@@ -1,4 +1,4 @@
-"""Batched sends (issue 12, lib/hd_batch.h): the request threads of a FastCGI process
+"""Batched sends (issue 12, lib/send/hd_batch.h): the request threads of a FastCGI process
 hand their sends to one committer, which runs whatever has queued up as one database
 round trip. Every request still gets its own answer, the database still decides
 dedupe and quotas, and a 2xx still means on disk."""

@@ -1,6 +1,6 @@
 """Delivery under faults and schedules: herald-worker against mock providers that fail,
 slow down, go away and come back, and workers that are killed, stopped or doubled.
-Each test proves one promise of the delivery engine (DESIGN.md, lib/hd_deliver.c):
+Each test proves one promise of the delivery engine (DESIGN.md, lib/delivery/hd_deliver.c):
 retries until delivered with every attempt recorded, Retry-After honoured, nothing
 accepted lost when a provider or a worker dies, no delivery sent twice by workers
 sharing a queue, scheduled pushes not sent early, SIGTERM drains what is in flight,
