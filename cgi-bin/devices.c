@@ -11,7 +11,7 @@
 
 enum { F_PLATFORM, F_TOKEN, F_SUBSCRIPTION, F_SUB_ENDPOINT, F_SUB_EXPIRATION, F_SUB_KEYS,
 	F_SUB_P256DH, F_SUB_AUTH, F_APP_USER_ID, F_USER_HASH, F_EMAIL, F_PUSH_PERMISSION,
-	F_DEVICE_INFO, F__MAX };
+	F_DEVICE_INFO, F_IDFA, F_IDFV, F_ADVERTISING_ID, F_ANDROID_ID, F_SERIAL_ID, F__MAX };
 
 static const struct hd_field register_fields[F__MAX] = {
 	[F_PLATFORM] = { "platform", HD_FT_ENUM, HD_F_REQUIRED, 0, 0, hd_platform_names },
@@ -30,6 +30,13 @@ static const struct hd_field register_fields[F__MAX] = {
 	[F_EMAIL] = { "email", HD_FT_STRING, 0, 3, 255, NULL },
 	[F_PUSH_PERMISSION] = { "push_permission", HD_FT_BOOL, 0, 0, 0, NULL },
 	[F_DEVICE_INFO] = { "device_info", HD_FT_OBJECT, HD_F_OPEN, 0, 1024, NULL },
+	/* Advertising and vendor identifiers, the audience dialect's ways to name a device
+	 * (docs/audience.md); in the order of enum hd_device_ad_id. */
+	[F_IDFA] = { "idfa", HD_FT_STRING, 0, 1, HD_DEVICE_AD_ID_MAX, NULL },
+	[F_IDFV] = { "idfv", HD_FT_STRING, 0, 1, HD_DEVICE_AD_ID_MAX, NULL },
+	[F_ADVERTISING_ID] = { "advertisingId", HD_FT_STRING, 0, 1, HD_DEVICE_AD_ID_MAX, NULL },
+	[F_ANDROID_ID] = { "androidId", HD_FT_STRING, 0, 1, HD_DEVICE_AD_ID_MAX, NULL },
+	[F_SERIAL_ID] = { "serialId", HD_FT_STRING, 0, 1, HD_DEVICE_AD_ID_MAX, NULL },
 };
 
 static const struct hd_fieldset register_fieldset = { register_fields, F__MAX, NULL };
@@ -169,6 +176,7 @@ register_device(struct hd_call *call)
 		.push_permission = v[F_PUSH_PERMISSION].present ? v[F_PUSH_PERMISSION].i != 0 : true,
 	};
 	char uid[HD_DEVICE_UID_LEN + 1];
+	uint64_t user_id = 0;
 	json_object *doc;
 	bool created = false, vouched = false;
 	enum hd_problem p;
@@ -189,7 +197,13 @@ register_device(struct hd_call *call)
 	if (v[F_DEVICE_INFO].present)
 		reg.info_json = json_object_to_json_string_ext(v[F_DEVICE_INFO].obj,
 		    JSON_C_TO_STRING_PLAIN);
-	if ((err = hd_device_register(call->ctx->db, &call->who, &reg, uid, &created)) != HD_OK)
+	for (size_t i = 0; i < HD_AD__MAX; i++)
+		if (v[F_IDFA + i].present) {
+			reg.ad_ids[i] = v[F_IDFA + i].s;
+			reg.ad_id_lens[i] = v[F_IDFA + i].len;
+		}
+	if ((err = hd_device_register(call->ctx->db, &call->who, &reg, uid, &user_id,
+	    &created)) != HD_OK)
 		return hd_fail(call, err);
 	if ((doc = json_object_new_object()) == NULL)
 		return hd_fail(call, HD_ERR_NOMEM);
@@ -199,6 +213,8 @@ register_device(struct hd_call *call)
 	    strlen(hd_platform_names[reg.platform]));
 	hd_json_set_bool(doc, "push_permission", reg.push_permission);
 	hd_json_set_str(doc, "status", "active", 6);
+	/* The user's numeric id, by which the audience dialect's devtodevId names it. */
+	hd_json_set_int(doc, "devtodevId", (int64_t)user_id);
 	hd_answer(call, created ? 201 : 200, doc);
 	return HD_P_NONE;
 }

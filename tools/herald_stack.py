@@ -47,6 +47,7 @@ DB_USER = "root"
 PROGRAMS = {
     "developer": "cgi-bin/developer.fcgi",
     "legacy": "cgi-bin/legacy.fcgi",
+    "audience": "cgi-bin/audience.fcgi",
     "devices": "cgi-bin/devices.fcgi",
     "webpush": "cgi-bin/webpush.fcgi",
     "ops": "cgi-bin/ops.fcgi",

@@ -13,6 +13,8 @@ hd_refuse(struct hd_refusal *why, enum hd_problem problem, const char *field,
 	va_list ap;
 
 	why->problem = problem;
+	why->code = 0;
+	why->status = 0;
 	snprintf(why->field, sizeof(why->field), "%s", field ? field : "");
 	va_start(ap, fmt);
 	vsnprintf(why->message, sizeof(why->message), fmt, ap);
@@ -278,6 +280,8 @@ hd_fields_validate(const struct hd_fieldset *fs, json_object *doc, bool from_xml
 	enum hd_problem p;
 
 	memset(values, 0, fs->n * sizeof(*values));
+	if (fs->fields == NULL)
+		return HD_P_NONE;
 	if ((p = hd_check_unknown(fs, doc, "", why)) != HD_P_NONE)
 		return p;
 	for (size_t i = 0; i < fs->n; i++) {

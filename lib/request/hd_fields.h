@@ -45,6 +45,11 @@ struct hd_fieldset {
 	const char *const *one_of; /* NULL, or names of which at least one is required */
 };
 
+/* A fieldset without fields: the handler checks every member itself, by its own schema
+ * (the audience dialect's nested arrays); only the document's being an object is
+ * checked here. */
+#define HD_FIELDSET_FREE_FORM { NULL, 0, NULL }
+
 /* A validated field. Pointers borrow from the parsed document. */
 struct hd_value {
 	bool present;
@@ -54,11 +59,15 @@ struct hd_value {
 	json_object *obj;  /* OBJECT */
 };
 
-/* Why a document was refused: which problem, which field, a message for people. */
+/* Why a document was refused: which problem, which field, a message for people.
+ * A dialect with codes of its own (the audience dialect's numbers) may add its code
+ * and the HTTP status it answers with; hd_refuse() clears both (0: the problem's). */
 struct hd_refusal {
 	enum hd_problem problem;
 	char field[64];
 	char message[256];
+	int code;
+	int status;
 };
 
 /* Validates doc against fs, filling values[fs->n] (parallel to fs->fields). Returns

@@ -42,16 +42,20 @@ static void
 hd_pipeline_refuse(struct hd_call *call, const struct hd_dialect *d)
 {
 	const struct hd_problem_info *info = hd_problem_info(call->why.problem);
+	int status;
 
 	if (call->why.message[0] == '\0')
 		snprintf(call->why.message, sizeof(call->why.message), "%s", info->message);
-	if (info->status >= 500)
+	if (d->refine_refusal)
+		d->refine_refusal(&call->why);
+	status = call->why.status ? call->why.status : info->status;
+	if (status >= 500)
 		hd_log_warn("%s %s -> %d %s", hd_method_name(call->req->method),
-		    call->req->path, info->status, call->why.message);
+		    call->req->path, status, call->why.message);
 	else
 		hd_log_debug("%s %s -> %d %s: %s", hd_method_name(call->req->method),
-		    call->req->path, info->status, info->code, call->why.message);
-	hd_answer(call, info->status, d->error_doc(&call->why));
+		    call->req->path, status, info->code, call->why.message);
+	hd_answer(call, status, d->error_doc(&call->why));
 	if (call->answer == NULL) {
 		call->status = 500;
 		return;
@@ -129,7 +133,7 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 		if (ep->fields->n > HD_MAX_FIELDS)
 			return hd_refuse(&call->why, HD_P_INTERNAL, NULL, "too many declared fields");
 		if (req->body_len == 0)
-			return hd_refuse(&call->why, HD_P_MALFORMED, NULL, "the body is empty");
+			return hd_refuse(&call->why, HD_P_EMPTY_BODY, NULL, "the body is empty");
 		if (call->in_fmt == HD_FMT_XML)
 			p = hd_xml_parse(req->body, req->body_len, &ep->xml, &call->body, &why);
 		else

@@ -3,6 +3,7 @@
 static const struct hd_problem_info hd_problems[HD_P__MAX] = {
 	[HD_P_NONE] = { 200, "ok", "Ok", "OK", "ok" },
 	[HD_P_MALFORMED] = { 400, "malformed_body", "InvalidRequest", "INVALID_REQUEST", "the body is not a valid document" },
+	[HD_P_EMPTY_BODY] = { 400, "malformed_body", "InvalidRequest", "INVALID_REQUEST", "the body is empty" },
 	[HD_P_MISSING_FIELD] = { 400, "missing_field", "MissingField", "INVALID_REQUEST", "a required field is missing" },
 	[HD_P_INVALID_TYPE] = { 400, "invalid_type", "InvalidType", "INVALID_REQUEST", "a field has the wrong type" },
 	[HD_P_OUT_OF_RANGE] = { 400, "out_of_range", "OutOfRange", "INVALID_REQUEST", "a number is out of range" },

@@ -10,6 +10,8 @@
 enum hd_problem {
 	HD_P_NONE = 0,
 	HD_P_MALFORMED,         /* 400: body is not well-formed JSON/XML, or refused XML */
+	HD_P_EMPTY_BODY,        /* 400: an endpoint that takes a body got none (rendered as
+	                           HD_P_MALFORMED by every dialect without codes of its own) */
 	HD_P_MISSING_FIELD,     /* 400 */
 	HD_P_INVALID_TYPE,      /* 400 */
 	HD_P_OUT_OF_RANGE,      /* 400 */

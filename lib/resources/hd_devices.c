@@ -19,8 +19,11 @@ static const char SQL_UPSERT_USER[] =
 
 static const char SQL_UPSERT_DEVICE[] =
     "INSERT INTO devices (uid, app_id, app_user_id, platform, token, token_hash, p256dh,"
-    " auth_secret, push_permission, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " auth_secret, push_permission, info, idfa, idfv, advertising_id, android_id,"
+    " serial_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON DUPLICATE KEY UPDATE app_user_id = VALUES(app_user_id),"
+    " idfa = VALUES(idfa), idfv = VALUES(idfv), advertising_id = VALUES(advertising_id),"
+    " android_id = VALUES(android_id), serial_id = VALUES(serial_id),"
     " platform = VALUES(platform), token = VALUES(token), p256dh = VALUES(p256dh),"
     " auth_secret = VALUES(auth_secret), push_permission = VALUES(push_permission),"
     " info = COALESCE(VALUES(info), info), status = 'active',"
@@ -41,12 +44,13 @@ static const char SQL_DELETE_DEVICE[] =
 
 static enum hd_err
 hd_device_register_once(struct hd_db *db, const struct hd_principal *who,
-    const struct hd_device_reg *reg, char uid[HD_DEVICE_UID_LEN + 1], bool *created)
+    const struct hd_device_reg *reg, char uid[HD_DEVICE_UID_LEN + 1], uint64_t *user_id_out,
+    bool *created)
 {
 	char user_uid[HD_DEVICE_UID_LEN + 1], new_uid[HD_DEVICE_UID_LEN + 1];
 	unsigned char token_hash[32];
 	uint64_t user_id = 0, device_id = 0, affected = 0;
-	struct hd_dbp u[4], d[10], id;
+	struct hd_dbp u[4], d[10 + HD_AD__MAX], id;
 	struct hd_dbc col = { .type = HD_DBT_TEXT, .buf = uid, .cap = HD_DEVICE_UID_LEN + 1 };
 	bool found;
 	enum hd_err err;
@@ -68,13 +72,16 @@ hd_device_register_once(struct hd_db *db, const struct hd_principal *who,
 	d[7] = reg->auth ? HD_DBP_TEXT(reg->auth, reg->auth_len) : HD_DBP_NULL;
 	d[8] = HD_DBP_U64(reg->push_permission ? 1 : 0);
 	d[9] = reg->info_json ? HD_DBP_STR(reg->info_json) : HD_DBP_NULL;
+	for (size_t i = 0; i < HD_AD__MAX; i++)
+		d[10 + i] = reg->ad_ids[i] ? HD_DBP_TEXT(reg->ad_ids[i], reg->ad_id_lens[i]) :
+		    HD_DBP_NULL;
 
 	if ((err = hd_db_begin(db)) != HD_OK)
 		return err;
 	if ((err = hd_db_exec(db, SQL_UPSERT_USER, u, 4, NULL, &user_id)) != HD_OK)
 		goto fail;
 	d[2] = HD_DBP_U64(user_id);
-	if ((err = hd_db_exec(db, SQL_UPSERT_DEVICE, d, 10, &affected, &device_id)) != HD_OK)
+	if ((err = hd_db_exec(db, SQL_UPSERT_DEVICE, d, 10 + HD_AD__MAX, &affected, &device_id)) != HD_OK)
 		goto fail;
 	id = HD_DBP_U64(device_id);
 	if ((err = hd_db_query_one(db, SQL_DEVICE_UID, &id, 1, &col, 1, &found)) != HD_OK)
@@ -86,6 +93,7 @@ hd_device_register_once(struct hd_db *db, const struct hd_principal *who,
 	if ((err = hd_db_commit(db)) != HD_OK)
 		return err;
 	*created = affected == 1;
+	*user_id_out = user_id;
 	return HD_OK;
 fail:
 	hd_db_rollback(db);
@@ -94,12 +102,13 @@ fail:
 
 enum hd_err
 hd_device_register(struct hd_db *db, const struct hd_principal *who,
-    const struct hd_device_reg *reg, char uid[HD_DEVICE_UID_LEN + 1], bool *created)
+    const struct hd_device_reg *reg, char uid[HD_DEVICE_UID_LEN + 1], uint64_t *user_id,
+    bool *created)
 {
 	enum hd_err err = HD_ERR_DB_RETRY;
 
 	for (int attempt = 0; attempt < HD_DB_TXN_ATTEMPTS && err == HD_ERR_DB_RETRY; attempt++)
-		err = hd_device_register_once(db, who, reg, uid, created);
+		err = hd_device_register_once(db, who, reg, uid, user_id, created);
 	return err;
 }
 

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hd_auth.h"
 #include "hd_db.h"
@@ -17,6 +18,13 @@ enum hd_platform { HD_PLATFORM_IOS, HD_PLATFORM_ANDROID, HD_PLATFORM_WEB,
 
 /* Names in the order of enum hd_platform, NULL-terminated (for field declarations). */
 extern const char *const hd_platform_names[];
+
+/* Advertising and vendor identifiers a device may carry (the audience dialect finds
+ * devices by them): devices.idfa, idfv, advertising_id, android_id, serial_id. */
+enum hd_device_ad_id { HD_AD_IDFA, HD_AD_IDFV, HD_AD_ADVERTISING_ID, HD_AD_ANDROID_ID,
+	HD_AD_SERIAL_ID, HD_AD__MAX };
+
+#define HD_DEVICE_AD_ID_MAX 128
 
 /* A registration. Strings are borrowed; optional ones may be NULL. */
 struct hd_device_reg {
@@ -33,14 +41,17 @@ struct hd_device_reg {
 	size_t email_len;
 	bool push_permission;
 	const char *info_json;    /* device info as JSON text */
+	const char *ad_ids[HD_AD__MAX];  /* NULL: the device does not say (stored NULL) */
+	size_t ad_id_lens[HD_AD__MAX];
 };
 
 #define HD_DEVICE_UID_LEN 32
 
-/* Creates or updates the device in the principal's app. uid receives its public id;
- * *created says whether it is new. */
+/* Creates or updates the device in the principal's app. uid receives its public id,
+ * *user_id the numeric id of its user (app_users.id); *created says whether it is new. */
 enum hd_err hd_device_register(struct hd_db *db, const struct hd_principal *who,
-    const struct hd_device_reg *reg, char uid[HD_DEVICE_UID_LEN + 1], bool *created);
+    const struct hd_device_reg *reg, char uid[HD_DEVICE_UID_LEN + 1], uint64_t *user_id,
+    bool *created);
 
 /* Whether a registration may claim the user named external_id: always when the
  * app has no identity secret; else only when user_hash (hex) is

@@ -1,0 +1,42 @@
+/*
+ * The audience dialect's platform objects (ios, android, win, uwp) mapped onto
+ * herald's neutral message: title, body, data, sound, TTL and priority from the first
+ * platform object present (ios, android, uwp, win), and per provider a raw override
+ * (messages.extras raw.apns, raw.fcm, raw.wns; hd_notification.h) that carries
+ * everything the platform page describes, so that APNs, FCM and WNS each receive
+ * their own object's notification. docs/audience.md has the field-by-field table.
+ * A provider payload over its limit is code 31.
+ *
+ * Memory: the notice owns data_json and extras_json (hd_audience_notice_free); the
+ * message's other strings borrow from the body, which must outlive it.
+ */
+#ifndef HD_AUDIENCE_MAP_H
+#define HD_AUDIENCE_MAP_H
+
+#include <json-c/json.h>
+
+#include "hd_fields.h"
+#include "hd_send.h"
+
+/* Provider payload limits the mapping enforces (code 31). */
+#define HD_AUDIENCE_APNS_MAX 4096
+#define HD_AUDIENCE_FCM_MAX 4096
+/* Room kept in the FCM message for the device token herald adds when it sends. */
+#define HD_AUDIENCE_FCM_TOKEN_ROOM 256
+#define HD_AUDIENCE_WNS_MAX 5000
+
+struct hd_audience_notice {
+	struct hd_message m;
+	unsigned platforms;   /* HD_PF_* bits of the platform objects present */
+	char *data_json;
+	char *extras_json;
+};
+
+/* Maps a body that hd_audience_check() accepted. HD_P_NONE, or a refusal with its
+ * audience code (31, or 30 for data keys a provider reserves). */
+enum hd_problem hd_audience_map(json_object *body, struct hd_audience_notice *out,
+    struct hd_refusal *why);
+
+void hd_audience_notice_free(struct hd_audience_notice *n);
+
+#endif
