@@ -170,3 +170,324 @@ def test_audience_an_unknown_app_and_another_tenants_app_are_both_code_6(ctx):
     for app in ("00000000-0000-4000-8000-000000000000", g.app_uid):
         body = {**body_of(f, [{"userId": f.user}], ios=IOS), "app_id": app}
         assert error(ctx, body) == (400, 6, f"Invalid app id {app}")
+
+
+# --- the seed's codes for the body ---------------------------------------------------
+
+def test_audience_an_empty_body_is_code_2_and_a_malformed_one_code_3(ctx):
+    f = fixture(ctx)
+    status, _, data = ctx.request("POST", PATH, b"", headers={"Content-Type": "application/json"})
+    assert (status, json.loads(data)) == (400, {"status_code": 400, "errors": [
+        {"code": 2, "msg": "Request body is empty"}]})
+    status, _, data = ctx.request("POST", PATH + f"?user_token={f.keys['user_token']}",
+                                  '{"app_id": ', headers={"Content-Type": "application/json"})
+    assert (status, json.loads(data)["errors"]) == (400, [{"code": 3, "msg": "Malformed json"}])
+
+
+def test_audience_a_missing_required_field_is_code_4(ctx):
+    f = fixture(ctx)
+    body = body_of(f, [{"userId": f.user}], ios=IOS)
+    del body["app_id"]
+    assert error(ctx, body) == (400, 4, "Field not found: app_id")
+    body = body_of(f, [{"userId": f.user}], ios=IOS)
+    del body["audience"]
+    assert error(ctx, body) == (400, 4, "Field not found: audience")
+    assert error(ctx, body_of(f, [{"userId": f.user}])) == \
+        (400, 4, "Field not found: ios, android, win or uwp")
+    assert error(ctx, body_of(f, [{"userId": f.user}], ios={"payload": {"title": "t"}})) == \
+        (400, 4, "Field not found: ios.payload.text")
+    assert error(ctx, body_of(f, [{"userId": f.user}], win={"options": {}})) == \
+        (400, 4, "Field not found: win.toast")
+
+
+def test_audience_more_than_1000_elements_is_code_27(ctx):
+    f = fixture(ctx)
+    audience = [{"userId": f"user-{i}"} for i in range(1001)]
+    assert error(ctx, body_of(f, audience, ios=IOS)) == \
+        (400, 27, "The audience array should not contain more than 1000 elements.")
+
+
+UNEXPECTED_FIELDS = [
+    ({"colour": "red"}, "colour"),
+    ({"ios": {"payload": {"text": "t", "subtitle": "s"}}}, "ios.payload.subtitle"),
+    ({"ios": {"payload": {"text": "t"}, "options": {"ttl": 5}}}, "ios.options.ttl"),
+    ({"android": {"payload": {"text": "t", "channel": "c"}}}, "android.payload.channel"),
+    ({"android": {"payload": {"text": "t", "interactive": {"buttons": [
+        {"id": "a", "text": "A", "icon": "x"}]}}}}, "android.payload.interactive.buttons[0].icon"),
+    ({"win": {"toast": {"title": "t", "text": "x", "launch": "y"}}}, "win.toast.launch"),
+    ({"uwp": {"toast": {"text": "x"}, "options": {"tag": "y"}}}, "uwp.options.tag"),
+]
+
+
+def test_audience_an_undocumented_field_anywhere_is_code_29(ctx):
+    f = fixture(ctx)
+    for extra, path in UNEXPECTED_FIELDS:
+        body = {**body_of(f, [{"userId": f.user}]), **extra}
+        if not any(k in body for k in ("ios", "android", "win", "uwp")):
+            body["ios"] = IOS
+        assert error(ctx, body) == (400, 29, f"Unexpected field {path}"), extra
+    assert error(ctx, body_of(f, [{"userId": f.user, "email": "a@b.c"}], ios=IOS)) == \
+        (400, 29, "Unexpected field audience[0].email")
+
+
+def test_audience_a_value_outside_an_enum_is_code_28(ctx):
+    f = fixture(ctx)
+    cases = [
+        ({"ios": {"payload": {"text": "t"}, "options": {"priority": "urgent"}}},
+         "ios.options.priority", "urgent", "high, normal"),
+        ({"ios": {"payload": {"text": "t", "attachment": {"type": "pdf", "url": "https://a.b/c"}}}},
+         "ios.payload.attachment.type", "pdf", "image, video, audio"),
+        ({"android": {"payload": {"text": "t", "interactive": {"buttons": [
+            {"id": "a", "text": "A", "handling": "later"}]}}}},
+         "android.payload.interactive.buttons[0].handling", "later", "foreground, background"),
+        ({"uwp": {"toast": {"text": "t", "scenario": "party"}}}, "uwp.toast.scenario", "party",
+         "default, alarm, reminder, incomingCall"),
+    ]
+    for platforms, field, value, values in cases:
+        assert error(ctx, {**body_of(f, [{"userId": f.user}]), **platforms}) == (
+            400, 28, f"Unexpected value for field {field}. Received value: {value}."
+                     f" Expected values: {values}."), platforms
+
+
+def test_audience_an_invalid_value_is_code_30(ctx):
+    f = fixture(ctx)
+    cases = [
+        ({"ios": {"payload": {"text": "t", "badge": "eleven"}}}, "ios.payload.badge", "eleven"),
+        ({"ios": {"payload": {"text": "t", "badge": -1}}}, "ios.payload.badge", "-1"),
+        ({"ios": {"payload": {"text": 5}}}, "ios.payload.text", "5"),
+        ({"ios": {"payload": {"text": "t"}, "options": {"expire": 2419201}}},
+         "ios.options.expire", "2419201"),
+        ({"ios": {"payload": {"text": "t"}, "options": {"hidden": "yes"}}},
+         "ios.options.hidden", "yes"),
+        ({"android": {"payload": {"text": "t", "color": "red"}}}, "android.payload.color", "red"),
+        ({"android": {"payload": {"text": "t", "image": "ftp://a/b.png"}}},
+         "android.payload.image", "ftp://a/b.png"),
+        ({"android": {"payload": {"text": "t", "data": [1]}}}, "android.payload.data", "[1]"),
+        ({"win": {"tile": {"text": "t"}}}, "win.tile", '{"text":"t"}'),
+        ({"win": {"toast": {"title": "a", "text": "b"}}, "uwp": {"toast": {"text": "c"}}},
+         "uwp", None),
+    ]
+    for platforms, field, value in cases:
+        status, code, msg = error(ctx, {**body_of(f, [{"userId": f.user}]), **platforms})
+        prefix = f"Invalid value for field {field}. Received value: "
+        assert (status, code) == (400, 30) and msg.startswith(prefix), (platforms, msg)
+        if value is not None:
+            assert msg.startswith(prefix + value + ". Expected: "), (platforms, msg)
+    status, code, msg = error(ctx, body_of(f, [{"userId": f.user}, {}], ios=IOS))
+    assert (status, code) == (400, 30) and msg.startswith(
+        "Invalid value for field audience[1]."), msg
+    status, code, msg = error(ctx, body_of(f, [{"devtodevId": "12"}], ios=IOS))
+    assert (status, code) == (400, 30), msg
+
+
+def test_audience_a_payload_over_the_providers_limit_is_code_31(ctx):
+    f = fixture(ctx)
+    long = "x" * 2100
+    for platforms in ({"ios": {"payload": {"title": long, "text": long}}},
+                      {"android": {"payload": {"title": long, "text": long}}},
+                      {"uwp": {"toast": {"title": long, "text": long, "text2": long}}}):
+        assert error(ctx, {**body_of(f, [{"userId": f.user}]), **platforms}) == \
+            (400, 31, "Notification payload size limit exceeded."), platforms
+
+
+def test_audience_push_disabled_for_the_app_is_code_24(ctx):
+    f = fixture(ctx)
+    register(ctx, f, "ios")
+    ctx.db.query(f"CALL hd_set_push_enabled({f.app_id}, 0)")
+    assert error(ctx, body_of(f, [{"userId": f.user}], ios=IOS)) == \
+        (400, 24, "Push service is not enabled in an application settings.")
+
+
+def test_audience_no_device_is_25_no_push_permission_26_and_no_match_33(ctx):
+    f = fixture(ctx)
+    body = body_of(f, [{"userId": f.user}], ios=IOS)
+    assert error(ctx, body)[:2] == (400, 25)
+    device = register(ctx, f, "ios")
+    ctx.db.query(f"UPDATE devices SET push_permission = 0 WHERE uid = {sql_str(device['uid'])}")
+    assert error(ctx, body)[:2] == (400, 26)
+    ctx.db.query(f"UPDATE devices SET push_permission = 1 WHERE uid = {sql_str(device['uid'])}")
+    assert error(ctx, body_of(f, [{"userId": "nobody"}], ios=IOS)) == (400, 33, (
+        "The requested users have not been found, or there have been no push-token"
+        " received from them."))
+    # An iOS identifier in a request for Android devices names nothing.
+    assert error(ctx, body_of(f, [{"idfa": "A-1"}], android={"payload": {"text": "t"}}))[:2] == \
+        (400, 33)
+    assert ctx.db.query(f"SELECT COUNT(*) FROM messages WHERE app_id = {f.app_id}") == [("0",)]
+
+
+def test_audience_a_repeated_pack_id_within_10_minutes_is_code_32_and_sends_nothing(ctx):
+    f = fixture(ctx)
+    set_credentials(ctx, f, "apns")
+    register(ctx, f, "ios")
+    ctx.mocks.reset()
+    body = {**body_of(f, [{"userId": f.user}], ios=IOS), "pack_id": "pack-1"}
+    assert result(ctx, body)["successful"] == 1
+    assert error(ctx, body) == (400, 32, (
+        "The sending was blocked. The request with the pack-1 identifier has already been"
+        " sent during previous 10 minutes."))
+    assert len(ctx.mocks.received("apns")) == 1
+    # The seed's window, whatever the app's own dedupe window.
+    ctx.db.query(f"CALL hd_set_dedupe_window({f.app_id}, 5)")
+    ctx.db.query("UPDATE dedupe SET created_at = NOW(6) - INTERVAL 9 MINUTE"
+                 f" WHERE app_id = {f.app_id}")
+    assert error(ctx, body)[:2] == (400, 32)
+    ctx.db.query("UPDATE dedupe SET created_at = NOW(6) - INTERVAL 11 MINUTE"
+                 f" WHERE app_id = {f.app_id}")
+    assert result(ctx, body)["successful"] == 1
+
+
+@once
+def test_audience_pack_id_under_50_concurrent_requests_sends_exactly_once(ctx):
+    f = fixture(ctx)
+    set_credentials(ctx, f, "apns")
+    register(ctx, f, "ios")
+    ctx.mocks.reset()
+    body = {**body_of(f, [{"userId": f.user}], ios=IOS), "pack_id": "race"}
+    outcomes = []
+
+    def one():
+        status, doc = send(ctx, body)
+        outcomes.append((status, doc.get("errors", [{}])[0].get("code")))
+
+    threads = [threading.Thread(target=one) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes).count((200, None)) == 1, outcomes
+    assert sorted(outcomes).count((400, 32)) == 49, outcomes
+    assert ctx.db.query(f"SELECT COUNT(*) FROM messages WHERE app_id = {f.app_id}") == [("1",)]
+    assert len(ctx.mocks.received("apns")) == 1
+
+
+# --- JSON and XML --------------------------------------------------------------------
+
+def xml_of(value, name):
+    """The XML of value under element name by herald's mapping (docs/formats.md)."""
+    if isinstance(value, dict):
+        return f"<{name}>" + "".join(xml_of(v, k) for k, v in value.items()) + f"</{name}>"
+    if isinstance(value, list):
+        return "".join(xml_of(v, name) for v in value)
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;")
+    return f"<{name}>{text}</{name}>"
+
+
+def as_json(element):
+    """An answer's XML as the JSON herald would have sent (repeated names: arrays)."""
+    if len(element) == 0:
+        text = element.text or ""
+        return int(text) if text.lstrip("-").isdigit() else text
+    out = {}
+    for child in element:
+        value = as_json(child)
+        if child.tag in out:
+            out[child.tag] = (out[child.tag] if isinstance(out[child.tag], list)
+                              else [out[child.tag]]) + [value]
+        else:
+            out[child.tag] = value
+    return out
+
+
+def test_audience_xml_and_json_give_the_same_answers(ctx):
+    f = fixture(ctx)
+    set_credentials(ctx, f, "apns")
+    register(ctx, f, "ios", idfa="IDFA-XML-1")
+    register(ctx, f, "ios", user="user_2", idfa="IDFA-XML-2")
+    ctx.mocks.reset()
+    ios = {"payload": {"title": "T", "text": "Hi", "badge": 3, "data": {"k": "v"}},
+           "options": {"priority": "high", "expire": 60, "hidden": False}}
+    cases = [
+        body_of(f, [{"idfa": "IDFA-XML-1"}, {"idfa": "IDFA-XML-2"}], ios=ios),
+        body_of(f, [{"idfa": "IDFA-XML-1"}], ios={**ios, "options": {"priority": "soon"}}),
+        body_of(f, [{"idfa": "IDFA-XML-1", "mac": "x"}], ios=ios),
+        {**body_of(f, [{"idfa": "IDFA-XML-1"}], ios=ios), "user_token": "wrong-token-1"},
+        body_of(f, [{"idfa": "nobody"}], ios=ios),
+    ]
+    for body in cases:
+        status_j, _, json_data = ctx.request("POST", PATH, body)
+        status_x, headers, xml_data = ctx.request(
+            "POST", PATH, xml_of(body, "request"), headers={"Content-Type": "application/xml"})
+        assert status_j == status_x and headers["content-type"].startswith("application/xml"), \
+            (status_j, status_x, xml_data)
+        want = json.loads(json_data)
+        got = as_json(ET.fromstring(xml_data))
+        # XML cannot tell a one-item array from its item, nor show an empty one.
+        if "data" in want:
+            got["data"]["result"].setdefault("error_details", [])
+        if isinstance(got.get("errors"), dict):
+            got["errors"] = [got["errors"]]
+        assert got == want, (got, want)
+    assert len(ctx.mocks.received("apns")) == 4
+
+
+def test_audience_the_answer_format_follows_format_and_accept(ctx):
+    f = fixture(ctx)
+    body = body_of(f, [{"userId": f.user}], ios={"payload": {"text": "t", "x": 1}})
+    status, headers, data = ctx.request("POST", PATH + "?format=xml", body)
+    assert status == 400 and headers["content-type"].startswith("application/xml")
+    root = ET.fromstring(data)
+    assert root.tag == "response" and root.findtext("status_code") == "400"
+    assert root.findtext("errors/code") == "29", data
+    status, headers, data = ctx.request("POST", PATH, body, headers={"Accept": "application/xml"})
+    assert headers["content-type"].startswith("application/xml"), headers
+
+
+# --- identifiers ---------------------------------------------------------------------
+
+def test_audience_each_identifier_kind_finds_its_device(ctx):
+    f = fixture(ctx)
+    set_credentials(ctx, f, "apns", "fcm", "wns")
+    ios = register(ctx, f, "ios", user="u-ios", idfa="IDFA-1", idfv="IDFV-1")
+    andr = register(ctx, f, "android", user="u-android", advertisingId="ADV-1",
+                    androidId="AID-1", serialId="SER-1")
+    win = register(ctx, f, "windows", user="u-win", advertisingId="ADV-W", serialId="SER-W")
+    platforms = {"ios": IOS, "android": {"payload": {"text": "t"}},
+                 "win": {"toast": {"title": "T", "text": "t"}}}
+    cases = [
+        ({"token": ios["token"]}, ios), ({"idfa": "IDFA-1"}, ios), ({"idfv": "IDFV-1"}, ios),
+        ({"userId": "u-ios"}, ios), ({"devtodevId": ios["devtodevId"]}, ios),
+        ({"token": andr["token"]}, andr), ({"advertisingId": "ADV-1"}, andr),
+        ({"androidId": "AID-1"}, andr), ({"serialId": "SER-1"}, andr),
+        ({"userId": "u-android"}, andr), ({"devtodevId": andr["devtodevId"]}, andr),
+        ({"token": win["token"]}, win), ({"advertisingId": "ADV-W"}, win),
+        ({"serialId": "SER-W"}, win), ({"customUid": "u-win"}, win),
+    ]
+    for element, device in cases:
+        ctx.mocks.reset()
+        got = result(ctx, body_of(f, [element], **platforms))
+        assert (got["audience"], got["successful"], got["erroneous"]) == (1, 1, 0), (element, got)
+        received = [r["path"] for p in ("apns", "wns") for r in ctx.mocks.received(p)
+                    if not r["path"].endswith("/token")]
+        received += [m["message"]["token"] for m in bodies(ctx, "fcm")]
+        assert len(received) == 1 and device["target"] in received[0], (element, received)
+
+
+def test_audience_a_token_makes_the_elements_other_identifiers_ignored(ctx):
+    f = fixture(ctx)
+    set_credentials(ctx, f, "apns")
+    one = register(ctx, f, "ios", user="u1", idfa="IDFA-T1")
+    register(ctx, f, "ios", user="u2", idfa="IDFA-T2")
+    ctx.mocks.reset()
+    got = result(ctx, body_of(f, [{"token": one["token"], "idfa": "IDFA-T2", "userId": "u2"}],
+                              ios=IOS))
+    assert (got["audience"], got["successful"]) == (1, 1), got
+    [record] = ctx.mocks.received("apns")
+    assert record["path"] == f"/3/device/{one['token']}"
+
+
+def test_audience_devices_store_their_identifiers_and_answer_their_devtodev_id(ctx):
+    f = fixture(ctx)
+    device = register(ctx, f, "android", advertisingId="ADV-S", androidId="AID-S",
+                      serialId="SER-S")
+    [(ids, user_id)] = ctx.db.query(
+        "SELECT CONCAT_WS(',', advertising_id, android_id, serial_id), devtodev_id"
+        f" FROM hd_audience_devices WHERE device_uid = {sql_str(device['uid'])}")
+    assert ids == "ADV-S,AID-S,SER-S" and int(user_id) == device["devtodevId"]
+    [(user,)] = ctx.db.query(f"SELECT external_id FROM app_users WHERE id = {device['devtodevId']}")
+    assert user == f.user
+    status, _, data = ctx.request("POST", "/devices", {"platform": "ios", "app_user_id": "u",
+                                  "token": secrets.token_hex(32), "idfa": "x" * 129},
+                                  headers={"X-Client-Key": f.client_key})
+    assert status == 400, data
