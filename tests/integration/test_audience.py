@@ -491,3 +491,171 @@ def test_audience_devices_store_their_identifiers_and_answer_their_devtodev_id(c
                                   "token": secrets.token_hex(32), "idfa": "x" * 129},
                                   headers={"X-Client-Key": f.client_key})
     assert status == 400, data
+
+
+# --- what reaches the providers ------------------------------------------------------
+
+def test_audience_ios_payload_and_options_reach_apns_as_the_ios_page_describes(ctx):
+    f = fixture(ctx)
+    set_credentials(ctx, f, "apns")
+    device = register(ctx, f, "ios")
+    ctx.mocks.reset()
+    ios = {"payload": {
+        "title": "Title", "text": "Body", "title-loc-key": "TK", "title-loc-args": ["a"],
+        "action-loc-key": "AK", "loc-key": "LK", "loc-args": ["b", "c"],
+        "launch-image": "launch.png", "data": {"key1": "value", "key2": 15}, "badge": 11,
+        "sound": "bingbong.aiff", "attachment": {"type": "image", "url": "https://d.com/p.png"},
+        "action": {"url": "http://www.domain.com"},
+        "interactive": {"template": "dtd_accept.open_decline.dismiss", "buttons": [
+            {"id": "accept", "action": {"url": "http://www.domain.com/accept"}}]}},
+        "options": {"priority": "high", "expire": 3600}}
+    assert result(ctx, body_of(f, [{"token": device["token"]}], ios=ios))["successful"] == 1
+    [record] = ctx.mocks.received("apns")
+    assert record["verdict"] == "ok", record
+    assert header(record, "apns-priority") == "10" and header(record, "apns-push-type") == "alert"
+    assert header(record, "apns-expiration") is not None
+    assert json.loads(base64.b64decode(record["body"])) == {
+        "aps": {"alert": {"title": "Title", "body": "Body", "title-loc-key": "TK",
+                          "title-loc-args": ["a"], "action-loc-key": "AK", "loc-key": "LK",
+                          "loc-args": ["b", "c"], "launch-image": "launch.png"},
+                "badge": 11, "sound": "bingbong.aiff",
+                "category": "dtd_accept.open_decline.dismiss", "mutable-content": 1},
+        "key1": "value", "key2": 15,
+        "attachment": {"type": "image", "url": "https://d.com/p.png"},
+        "action": {"url": "http://www.domain.com"},
+        "buttons": [{"id": "accept", "action": {"url": "http://www.domain.com/accept"}}]}
+
+
+def test_audience_a_hidden_ios_notification_is_a_background_push_with_its_data(ctx):
+    f = fixture(ctx)
+    set_credentials(ctx, f, "apns")
+    device = register(ctx, f, "ios")
+    ctx.mocks.reset()
+    ios = {"payload": {"data": {"sync": "1"}}, "options": {"hidden": True}}
+    assert result(ctx, body_of(f, [{"token": device["token"]}], ios=ios))["successful"] == 1
+    [record] = ctx.mocks.received("apns")
+    assert header(record, "apns-push-type") == "background" and header(record, "apns-priority") == "5"
+    assert json.loads(base64.b64decode(record["body"])) == {"aps": {"content-available": 1},
+                                                            "sync": "1"}
+
+
+def test_audience_android_payload_and_options_reach_fcm_as_the_android_page_describes(ctx):
+    f = fixture(ctx)
+    set_credentials(ctx, f, "fcm")
+    device = register(ctx, f, "android")
+    ctx.mocks.reset()
+    android = {"payload": {
+        "title": "Title", "text": "Body", "data": {"key1": "value", "key2": 15},
+        "small_icon": "smallicon", "icon": "midicon", "image": "https://domain.com/pic.png",
+        "sound": "bingbong", "badge": 4, "vibration": True, "led_color": "#ff0000",
+        "color": "#00ff00", "action": {"url": "http://www.domain.com"},
+        "interactive": {"buttons": [{"id": "accept", "text": "Accept", "handling": "foreground",
+                                     "action": {"url": "http://www.domain.com/accept"}}]}},
+        "options": {"priority": "normal", "expire": 600, "collapse_key": "news"}}
+    assert result(ctx, body_of(f, [{"token": device["token"]}], android=android))["successful"] == 1
+    [send] = [r for r in ctx.mocks.received("fcm") if r["endpoint"] == "send"]
+    assert send["verdict"] == "ok", send
+    message = json.loads(base64.b64decode(send["body"]))["message"]
+    assert message["token"] == device["token"]
+    config = message["android"]
+    assert (config["priority"], config["ttl"], config["collapse_key"]) == ("NORMAL", "600s", "news")
+    note = config["notification"]
+    assert {k: note[k] for k in ("title", "body", "icon", "color", "image", "sound",
+                                 "notification_count", "default_vibrate_timings")} == {
+        "title": "Title", "body": "Body", "icon": "smallicon", "color": "#00ff00",
+        "image": "https://domain.com/pic.png", "sound": "bingbong", "notification_count": 4,
+        "default_vibrate_timings": True}
+    assert note["light_settings"]["color"] == {"red": 1, "green": 0, "blue": 0, "alpha": 1}
+    data = message["data"]
+    assert (data["key1"], data["key2"], data["large_icon"]) == ("value", "15", "midicon")
+    assert json.loads(data["action"]) == {"url": "http://www.domain.com"}
+    assert json.loads(data["buttons"])[0]["handling"] == "foreground"
+
+
+def test_audience_win_and_uwp_reach_wns_as_toasts(ctx):
+    f = fixture(ctx)
+    set_credentials(ctx, f, "wns")
+    device = register(ctx, f, "windows")
+    cases = [
+        ({"win": {"toast": {"title": "T", "text": "One", "text2": "Two", "data": {"k": "v"}}}},
+         "ToastText04", None),
+        ({"uwp": {"toast": {"scenario": "reminder", "title": "T", "text": "One", "text2": "Two",
+                            "data": {"k": "v"}}}}, "ToastGeneric", "reminder"),
+    ]
+    for platforms, template, scenario in cases:
+        ctx.mocks.reset()
+        got = result(ctx, body_of(f, [{"token": device["token"]}], **platforms))
+        assert got["successful"] == 1, got
+        [record] = [r for r in ctx.mocks.received("wns") if "/channel/" in r["path"]]
+        assert record["verdict"] == "ok" and header(record, "x-wns-type") == "wns/toast", record
+        toast = ET.fromstring(base64.b64decode(record["body"]))
+        assert toast.tag == "toast" and json.loads(toast.get("launch")) == {"k": "v"}
+        assert toast.get("scenario") == scenario
+        binding = toast.find("visual/binding")
+        assert binding.get("template") == template
+        assert [t.text for t in binding.findall("text")] == ["T", "One", "Two"]
+
+
+def test_audience_one_request_reaches_each_platform_with_its_own_object(ctx):
+    f = fixture(ctx)
+    set_credentials(ctx, f, "apns", "fcm", "wns")
+    register(ctx, f, "ios")
+    register(ctx, f, "android")
+    register(ctx, f, "windows")
+    ctx.mocks.reset()
+    got = result(ctx, body_of(f, [{"userId": f.user}],
+                              ios={"payload": {"text": "for iOS"}},
+                              android={"payload": {"text": "for Android"}},
+                              win={"toast": {"title": "W", "text": "for Windows"}}))
+    assert (got["audience"], got["successful"], got["erroneous"]) == (1, 3, 0), got
+    [apns] = bodies(ctx, "apns")
+    assert apns["aps"]["alert"]["body"] == "for iOS"
+    [fcm] = bodies(ctx, "fcm")
+    assert fcm["message"]["android"]["notification"]["body"] == "for Android"
+    [wns] = [r for r in ctx.mocks.received("wns") if "/channel/" in r["path"]]
+    assert b"for Windows" in base64.b64decode(wns["body"])
+
+
+# --- the answer's counts -------------------------------------------------------------
+
+def test_audience_counts_and_details_follow_what_the_providers_answered(ctx):
+    f = fixture(ctx)
+    set_credentials(ctx, f, "apns")
+    ok, gone, rejected, retrying = (register(ctx, f, "ios", user=f"u{i}") for i in range(4))
+    ctx.mocks.reset()
+    ctx.mocks.script("apns", [{"reason": "Unregistered", "target": gone["token"]},
+                              {"reason": "PayloadTooLarge", "target": rejected["token"]},
+                              {"status": 503, "reason": "ServiceUnavailable",
+                               "target": retrying["token"]}])
+    audience = [{"token": d["token"]} for d in (ok, gone, rejected, retrying)]
+    got = result(ctx, body_of(f, audience, ios=IOS))
+    assert (got["audience"], got["successful"], got["erroneous"]) == (4, 1, 3), got
+    details = {d["identifier"]: d for d in got["error_details"]}
+    assert set(details) == {gone["token"], rejected["token"], retrying["token"]}, got
+    assert all(d["platform"] == "ios" for d in details.values())
+    assert details[gone["token"]]["status"] == "gone"
+    assert "Unregistered" in details[gone["token"]]["reason"]
+    assert details[rejected["token"]]["status"] == "rejected"
+    assert "PayloadTooLarge" in details[rejected["token"]]["reason"]
+    assert details[retrying["token"]]["status"] == "queued"
+    assert "still being retried" in details[retrying["token"]]["reason"]
+    [(state,)] = ctx.db.query("SELECT dl.state FROM deliveries dl JOIN devices d"
+                              f" ON d.id = dl.device_id WHERE d.uid = {sql_str(retrying['uid'])}")
+    assert state == "queued"   # left for the worker
+
+
+# --- tenants -------------------------------------------------------------------------
+
+def test_audience_a_token_never_reaches_another_tenants_users_or_devices(ctx):
+    f, g = fixture(ctx), fixture(ctx, tenant=f"other tenant of {ctx.test_id}")
+    set_credentials(ctx, f, "apns")
+    set_credentials(ctx, g, "apns")
+    register(ctx, f, "ios", user="mine")
+    theirs = register(ctx, g, "ios", user="theirs", idfa="IDFA-THEIRS")
+    ctx.mocks.reset()
+    for element in ({"token": theirs["token"]}, {"idfa": "IDFA-THEIRS"}, {"userId": "theirs"},
+                    {"devtodevId": theirs["devtodevId"]}):
+        assert error(ctx, body_of(f, [element], ios=IOS))[:2] == (400, 33), element
+    body = {**body_of(f, [{"userId": "theirs"}], ios=IOS), "app_id": g.app_uid}
+    assert error(ctx, body)[:2] == (400, 6)
+    assert ctx.mocks.received("apns") == []
