@@ -147,7 +147,7 @@ hd_code_of(enum hd_problem p)
 void
 hd_audience_refine(struct hd_refusal *why)
 {
-	char herald[sizeof(why->message)];
+	char herald[sizeof(why->message)], field[sizeof(why->field)];
 	int code;
 
 	if (why->code != 0)
@@ -162,17 +162,15 @@ hd_audience_refine(struct hd_refusal *why)
 		return;
 	}
 	snprintf(herald, sizeof(herald), "%s", why->message);
-	if (code == HD_AC_INVALID_VALUE)
-		hd_audience_refuse(why, HD_AC_INVALID_VALUE, why->field[0] ? why->field : "body",
-		    "(see expected)", herald);
-	else if (code == HD_AC_MALFORMED && why->problem == HD_P_MEDIA_TYPE) {
+	snprintf(field, sizeof(field), "%s", why->field[0] ? why->field : "body");
+	if (code == HD_AC_INVALID_VALUE) {
+		/* The pipeline's checks keep no copy of the value: herald's reason says it. */
+		hd_audience_refuse(why, HD_AC_INVALID_VALUE, field, "(not shown)", herald);
+	} else if (code == HD_AC_MALFORMED && why->problem == HD_P_MEDIA_TYPE) {
 		/* A body of another type is not a JSON body either; herald's status stays. */
 		hd_audience_refuse(why, HD_AC_MALFORMED, NULL, NULL, NULL);
 		why->status = 415;
 	} else {
-		char field[sizeof(why->field)];
-
-		snprintf(field, sizeof(field), "%s", why->field);
 		hd_audience_refuse(why, (enum hd_audience_code)code, field, NULL, NULL);
 	}
 }
