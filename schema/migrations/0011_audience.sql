@@ -4,7 +4,8 @@
 --
 --   * hd_campaign_stats: per app and campaign_tag (messages.campaign), the sends, the
 --     devices they went to, how many were delivered, gone, rejected, expired or are
---     still pending, and the first and last send. The seed's "API Stats" report.
+--     still pending, and the first and last send: the seed's "API Stats" report, as
+--     hd_delivery_stats (0002) counts it.
 --   * hd_campaign_failures: the same sends' failed deliveries by state and provider
 --     reason ("failed by reason").
 --   * hd_audience_devices: each device with its app's public id, its user's numeric id
@@ -18,24 +19,23 @@ SET NAMES utf8mb4;
 
 ALTER TABLE messages ADD INDEX IF NOT EXISTS messages_app_campaign (app_id, campaign, created_at);
 
+-- The seed's names over hd_delivery_stats (0002), campaigns only: its counts are
+-- already per app and campaign.
 CREATE OR REPLACE VIEW hd_campaign_stats AS
-SELECT m.app_id,
-       a.uid AS app_uid,
-       m.campaign,
-       COUNT(DISTINCT m.id) AS sends,
-       COUNT(dl.id) AS devices,
-       COALESCE(SUM(dl.state = 'delivered'), 0) AS delivered,
-       COALESCE(SUM(dl.state = 'gone'), 0) AS gone,
-       COALESCE(SUM(dl.state = 'rejected'), 0) AS rejected,
-       COALESCE(SUM(dl.state = 'expired'), 0) AS expired,
-       COALESCE(SUM(dl.state IN ('queued', 'sending')), 0) AS pending,
-       MIN(m.created_at) AS first_send,
-       MAX(m.created_at) AS last_send
-  FROM messages m
-  JOIN apps a ON a.id = m.app_id
-  LEFT JOIN deliveries dl ON dl.message_id = m.id
- WHERE m.campaign IS NOT NULL
- GROUP BY m.app_id, a.uid, m.campaign;
+SELECT app_id,
+       app_uid,
+       campaign,
+       messages AS sends,
+       deliveries AS devices,
+       delivered,
+       gone,
+       rejected,
+       expired,
+       pending,
+       first_message_at AS first_send,
+       last_message_at AS last_send
+  FROM hd_delivery_stats
+ WHERE campaign IS NOT NULL;
 
 CREATE OR REPLACE VIEW hd_campaign_failures AS
 SELECT m.app_id,
