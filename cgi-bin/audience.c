@@ -279,11 +279,18 @@ out:
 	return p;
 }
 
+static size_t
+max_body(const struct hd_config *cfg)
+{
+	return cfg->audience_max_body_bytes;
+}
+
 static const struct hd_dialect audience = {
 	.name = "audience",
 	.default_format = HD_FMT_JSON,
 	.key_kind = HD_KEY_USER_TOKEN,
 	.auth_body = authenticate,
+	.max_body = max_body,
 	.refine_refusal = hd_audience_refine,
 	.error_doc = hd_audience_error_doc,
 	.error_root = "response",

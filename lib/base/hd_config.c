@@ -56,6 +56,8 @@ static const struct hd_ckey hd_ckeys[] = {
 	{ "worker_streams", HD_C_UINT, HD_OFF(worker_streams), 1, 100000 },
 	{ "worker_connections", HD_C_UINT, HD_OFF(worker_connections), 1, 64 },
 	{ "audience_wait_ms", HD_C_UINT, HD_OFF(audience_wait_ms), 0, 60000 },
+	{ "audience_max_body_bytes", HD_C_SIZE, HD_OFF(audience_max_body_bytes), 1024,
+	  64 * 1024 * 1024 },
 };
 
 void
@@ -77,6 +79,7 @@ hd_config_defaults(struct hd_config *cfg)
 	cfg->worker_streams = 400;
 	cfg->worker_connections = 4;
 	cfg->audience_wait_ms = 3000;
+	cfg->audience_max_body_bytes = 1024 * 1024;
 }
 
 void

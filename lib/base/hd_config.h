@@ -53,6 +53,8 @@ struct hd_config {
 	/* The audience dialect delivers each send inline for at most this long, then
 	 * answers; what is left the worker finishes (docs/audience.md). */
 	unsigned audience_wait_ms;
+	/* Its bodies' bound: 1000 audience elements with several identifiers each. */
+	size_t audience_max_body_bytes;
 };
 
 /* Fills cfg with defaults. Allocates nothing. */

@@ -81,3 +81,9 @@ hd_fail(struct hd_call *call, enum hd_err err)
 	hd_log_error("request failed: %s", hd_strerror(err));
 	return hd_refuse(&call->why, HD_P_INTERNAL, NULL, "internal error");
 }
+
+size_t
+hd_body_limit(const struct hd_dialect *d, const struct hd_config *cfg)
+{
+	return d && d->max_body ? d->max_body(cfg) : cfg->max_body_bytes;
+}

@@ -54,6 +54,9 @@ struct hd_dialect {
 	const char *key_header_name;
 	/* Authenticates from the parsed, validated body (legacy). */
 	enum hd_problem (*auth_body)(struct hd_call *call);
+	/* The largest body the dialect's requests take (NULL: max_body_bytes); the
+	 * audience dialect's 1000-element audiences need more than other sends. */
+	size_t (*max_body)(const struct hd_config *cfg);
 	/* Gives a refusal the dialect's own code, status and message (NULL: none), before
 	 * error_doc renders it (the audience dialect's numeric codes). */
 	void (*refine_refusal)(struct hd_refusal *why);
@@ -140,6 +143,9 @@ enum hd_problem hd_batch_send_call(struct hd_call *call, const struct hd_target 
 struct hd_deliverer *hd_call_deliverer(struct hd_call *call);
 /* Maps a library error to a refusal (503 for an unreachable database, else 500). */
 enum hd_problem hd_fail(struct hd_call *call, enum hd_err err);
+
+/* The body bound of dialect d under cfg (its max_body, else max_body_bytes). */
+size_t hd_body_limit(const struct hd_dialect *d, const struct hd_config *cfg);
 
 /* Runs the pipeline for one request and fills reply. */
 void hd_pipeline_run(struct hd_ctx *ctx, const struct hd_program *prog,

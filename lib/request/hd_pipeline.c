@@ -78,7 +78,7 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 
 	if (req->body_too_large)
 		return hd_refuse(&call->why, HD_P_BODY_TOO_LARGE, NULL,
-		    "the body is larger than %zu bytes", ctx->cfg.max_body_bytes);
+		    "the body is larger than %zu bytes", hd_body_limit(d, &ctx->cfg));
 	if (req->body_bad_length)
 		return hd_refuse(&call->why, HD_P_MALFORMED, NULL,
 		    "the body does not match its Content-Length");

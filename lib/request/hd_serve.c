@@ -144,7 +144,8 @@ hd_thread_main(void *arg)
 		hd_reply_init(&reply);
 		if (hd_request_init(&req, th->fr.envp) != HD_OK) {
 			reply.status = 500;
-		} else if (hd_read_body(&th->fr, &req, ctx->cfg.max_body_bytes) != HD_OK) {
+		} else if (hd_read_body(&th->fr, &req,
+		    hd_body_limit(srv->prog->dialect, &ctx->cfg)) != HD_OK) {
 			reply.status = 500;
 		} else {
 			hd_pipeline_run(ctx, srv->prog, &req, &reply);

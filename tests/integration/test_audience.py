@@ -659,3 +659,13 @@ def test_audience_a_token_never_reaches_another_tenants_users_or_devices(ctx):
     body = {**body_of(f, [{"userId": "theirs"}], ios=IOS), "app_id": g.app_uid}
     assert error(ctx, body)[:2] == (400, 6)
     assert ctx.mocks.received("apns") == []
+
+
+def test_audience_a_full_audience_of_long_tokens_fits_the_dialects_body_bound(ctx):
+    f = fixture(ctx)
+    register(ctx, f, "android")
+    audience = [{"token": "fcm-" + secrets.token_urlsafe(150), "advertisingId": f"ADV-{i}",
+                 "userId": f"user-{i}"} for i in range(1000)]
+    body = body_of(f, audience, android={"payload": {"text": "t"}})
+    assert len(json.dumps(body)) > 200 * 1024
+    assert error(ctx, body)[:2] == (400, 33)
