@@ -8,7 +8,7 @@ import threading
 import xml.etree.ElementTree as ET
 
 import herald_stack
-from delivery import add_device, fresh_fixture, header, set_credentials
+from delivery import fresh_fixture, header, set_credentials, wait_states, worker
 from hd import once
 from herald_stack import sql_str
 
@@ -639,9 +639,14 @@ def test_audience_counts_and_details_follow_what_the_providers_answered(ctx):
     assert "PayloadTooLarge" in details[rejected["token"]]["reason"]
     assert details[retrying["token"]]["status"] == "queued"
     assert "still being retried" in details[retrying["token"]]["reason"]
-    [(state,)] = ctx.db.query("SELECT dl.state FROM deliveries dl JOIN devices d"
-                              f" ON d.id = dl.device_id WHERE d.uid = {sql_str(retrying['uid'])}")
-    assert state == "queued"   # left for the worker
+    [(message, state)] = ctx.db.query(
+        "SELECT dl.message_id, dl.state FROM deliveries dl JOIN devices d"
+        f" ON d.id = dl.device_id WHERE d.uid = {sql_str(retrying['uid'])}")
+    assert state == "queued"   # left for the worker, which finishes it, once
+    with worker(ctx):
+        found = wait_states(ctx, message)
+    assert sorted(s[0] for s in found.values()) == ["delivered", "delivered", "gone", "rejected"]
+    assert len([r for r in ctx.mocks.received("apns") if retrying["token"] in r["path"]]) == 2
 
 
 # --- tenants -------------------------------------------------------------------------

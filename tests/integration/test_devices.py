@@ -130,10 +130,14 @@ def assert_device_answer(ans, status, user, platform, permission=True, fmt="json
     if fmt == "xml":
         assert ans.root == "device", ans
         assert ans.doc == {"id": ans.doc["id"], "app_user_id": user, "platform": platform,
-                           "push_permission": "true" if permission else "false", "status": "active"}, ans
+                           "push_permission": "true" if permission else "false", "status": "active",
+                           "devtodevId": ans.doc.get("devtodevId")}, ans
+        assert str(ans.doc["devtodevId"]).isdigit() and int(ans.doc["devtodevId"]) > 0, ans
     else:
         assert ans.doc == {"id": ans.doc["id"], "app_user_id": user, "platform": platform,
-                           "push_permission": permission, "status": "active"}, ans
+                           "push_permission": permission, "status": "active",
+                           "devtodevId": ans.doc.get("devtodevId")}, ans
+        assert isinstance(ans.doc["devtodevId"], int) and ans.doc["devtodevId"] > 0, ans
     assert UID.match(ans.doc["id"]), ans
     return ans.doc["id"]
 
