@@ -45,12 +45,12 @@ authenticate(struct hd_call *call)
 	bool found = false;
 	int q = hd_request_query(call->req, "user_token", query, sizeof(query));
 
+	/* A query value that is malformed or longer than any key names no key. */
+	if (q == -1)
+		return hd_audience_refuse(&call->why, HD_AC_WRONG_TOKEN, "user_token", "...", NULL);
 	if (q == 1 && query[0]) {
 		token = query;
 		len = strlen(query);
-	} else if (q == -1) {
-		token = "";
-		len = HD_KEY_MAX_LEN + 1;
 	} else {
 		token = hd_as_str(call->body, "user_token", &len);
 	}

@@ -674,3 +674,22 @@ def test_audience_a_full_audience_of_long_tokens_fits_the_dialects_body_bound(ct
     body = body_of(f, audience, android={"payload": {"text": "t"}})
     assert len(json.dumps(body)) > 200 * 1024
     assert error(ctx, body)[:2] == (400, 33)
+
+
+def test_audience_refusals_the_seed_has_no_code_for_keep_herald_status_with_code_1(ctx):
+    f = fixture(ctx)
+    body = body_of(f, [{"userId": f.user}], ios=IOS)
+    status, _, data = ctx.request("POST", "/api/v1/push/other", body)
+    assert (status, json.loads(data)["errors"][0]["code"]) == (404, 1), data
+    status, headers, data = ctx.request("GET", PATH)
+    assert (status, json.loads(data)["errors"][0]["code"]) == (405, 1), data
+    assert headers["allow"] == "POST"
+    status, _, data = ctx.request("POST", PATH, json.dumps(body),
+                                  headers={"Content-Type": "text/plain"})
+    assert (status, json.loads(data)["errors"][0]["code"]) == (415, 3), data
+    huge = {**body, "campaign_tag": "x" * (1024 * 1024)}
+    status, _, data = ctx.request("POST", PATH, huge)
+    doc = json.loads(data)
+    assert (status, doc["status_code"], doc["errors"][0]["code"]) == (413, 413, 1), doc
+    status, _, data = ctx.request("POST", PATH + "?user_token=" + "k" * 300, body)
+    assert (status, json.loads(data)["errors"][0]["code"]) == (401, 11), data
