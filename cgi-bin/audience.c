@@ -83,72 +83,6 @@ authenticate(struct hd_call *call)
 	}
 }
 
-/* The identifiers of an audience element, with the kind each names and the
- * platforms it can name a device on. */
-static const struct {
-	const char *name;
-	enum hd_target_kind kind;
-	unsigned platforms;
-} identifiers[] = {
-	{ "idfa", HD_TK_IDFA, HD_PF_IOS },
-	{ "idfv", HD_TK_IDFV, HD_PF_IOS },
-	{ "advertisingId", HD_TK_ADVERTISING_ID, HD_PF_ANDROID | HD_PF_WINDOWS },
-	{ "androidId", HD_TK_ANDROID_ID, HD_PF_ANDROID },
-	{ "serialId", HD_TK_SERIAL_ID, HD_PF_ANDROID | HD_PF_WINDOWS },
-	{ "userId", HD_TK_USER_EXTERNAL_ID, ~0u },
-	{ "customUid", HD_TK_USER_EXTERNAL_ID, ~0u },
-	{ "devtodevId", HD_TK_USER_NUMBER, ~0u },
-};
-
-#define IDENTIFIERS (sizeof(identifiers) / sizeof(identifiers[0]))
-/* Text of a devtodevId number (at most 2^53 - 1). */
-#define NUMBER_TEXT 24
-
-/* The audience as target items: one group per element. A token names the device and
- * the element's other identifiers are ignored (the platform pages); an identifier of
- * a platform the request has no object for names nothing. */
-static size_t
-audience_items(json_object *body, unsigned platforms, struct hd_target_item *items,
-    char (*numbers)[NUMBER_TEXT], size_t *ngroups)
-{
-	size_t n = 0, count = 0;
-
-	for (size_t g = 0; g == 0 || g < count; g++) {
-		json_object *el = hd_as_item(body, "audience", g, &count);
-		size_t len;
-		const char *token;
-		int64_t number;
-
-		if (el == NULL)
-			break;
-		if ((token = hd_as_str(el, "token", &len)) != NULL) {
-			items[n++] = (struct hd_target_item){ HD_TK_DEVICE_TOKEN, platforms,
-				(unsigned)g, token, len };
-			continue;
-		}
-		for (size_t k = 0; k < IDENTIFIERS; k++) {
-			unsigned pf = identifiers[k].platforms & platforms;
-			const char *s;
-
-			if (pf == 0)
-				continue;
-			if (identifiers[k].kind == HD_TK_USER_NUMBER) {
-				if (!hd_as_int(el, "devtodevId", &number))
-					continue;
-				len = (size_t)snprintf(numbers[g], NUMBER_TEXT, "%lld",
-				    (long long)number);
-				s = numbers[g];
-			} else if ((s = hd_as_str(el, identifiers[k].name, &len)) == NULL) {
-				continue;
-			}
-			items[n++] = (struct hd_target_item){ identifiers[k].kind, pf, (unsigned)g,
-				s, len };
-		}
-	}
-	*ngroups = count;
-	return n;
-}
-
 /* The seed's success document. */
 static enum hd_problem
 answer(struct hd_call *call, unsigned users, struct hd_audience_outcome *o)
@@ -179,7 +113,7 @@ static enum hd_problem
 send_push(struct hd_call *call)
 {
 	struct hd_target_item *items = NULL;
-	char (*numbers)[NUMBER_TEXT] = NULL;
+	char (*numbers)[HD_AUDIENCE_NUMBER_TEXT] = NULL;
 	struct hd_audience_notice notice;
 	struct hd_targets_result res;
 	struct hd_audience_outcome outcome = { 0, 0, NULL };
@@ -200,13 +134,13 @@ send_push(struct hd_call *call)
 	if ((p = hd_audience_map(call->body, &notice, &call->why)) != HD_P_NONE)
 		return p;
 	hd_as_item(call->body, "audience", 0, &total);
-	items = calloc(total * IDENTIFIERS, sizeof(*items));
+	items = calloc(total * HD_AUDIENCE_IDENTIFIERS, sizeof(*items));
 	numbers = calloc(total, sizeof(*numbers));
 	if (items == NULL || numbers == NULL) {
 		p = hd_fail(call, HD_ERR_NOMEM);
 		goto out;
 	}
-	nitems = audience_items(call->body, notice.platforms, items, numbers, &ngroups);
+	nitems = hd_audience_targets(call->body, notice.platforms, items, numbers, &ngroups);
 	notice.m.campaign = hd_as_str(call->body, "campaign_tag", &notice.m.campaign_len);
 	if ((pack_id = hd_as_str(call->body, "pack_id", &pack_len)) != NULL) {
 		notice.m.dedupe_len = (size_t)snprintf(pack, sizeof(pack), "%s%.*s", PACK_PREFIX,

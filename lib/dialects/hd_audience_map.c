@@ -444,3 +444,63 @@ hd_audience_notice_free(struct hd_audience_notice *n)
 	n->data_json = n->extras_json = NULL;
 	n->m.data_json = n->m.extras_json = NULL;
 }
+
+/* The identifiers of an element other than token: the kind each names and the
+ * platforms it exists on. userId and customUid (its older name) and devtodevId name a
+ * user, whose devices on any platform count. */
+static const struct {
+	const char *name;
+	enum hd_target_kind kind;
+	unsigned platforms;
+} hd_identifiers[HD_AUDIENCE_IDENTIFIERS] = {
+	{ "idfa", HD_TK_IDFA, HD_PF_IOS },
+	{ "idfv", HD_TK_IDFV, HD_PF_IOS },
+	{ "advertisingId", HD_TK_ADVERTISING_ID, HD_PF_ANDROID | HD_PF_WINDOWS },
+	{ "androidId", HD_TK_ANDROID_ID, HD_PF_ANDROID },
+	{ "serialId", HD_TK_SERIAL_ID, HD_PF_ANDROID | HD_PF_WINDOWS },
+	{ "userId", HD_TK_USER_EXTERNAL_ID, ~0u },
+	{ "customUid", HD_TK_USER_EXTERNAL_ID, ~0u },
+	{ "devtodevId", HD_TK_USER_NUMBER, ~0u },
+};
+
+size_t
+hd_audience_targets(json_object *body, unsigned platforms, struct hd_target_item *items,
+    char (*numbers)[HD_AUDIENCE_NUMBER_TEXT], size_t *ngroups)
+{
+	size_t n = 0, count = 0;
+
+	for (size_t g = 0; g == 0 || g < count; g++) {
+		json_object *el = hd_as_item(body, "audience", g, &count);
+		size_t len;
+		const char *token;
+		int64_t number;
+
+		if (el == NULL)
+			break;
+		if ((token = hd_as_str(el, "token", &len)) != NULL) {
+			items[n++] = (struct hd_target_item){ HD_TK_DEVICE_TOKEN, platforms,
+				(unsigned)g, token, len };
+			continue;
+		}
+		for (size_t k = 0; k < HD_AUDIENCE_IDENTIFIERS; k++) {
+			unsigned pf = hd_identifiers[k].platforms & platforms;
+			const char *s;
+
+			if (pf == 0)
+				continue;
+			if (hd_identifiers[k].kind == HD_TK_USER_NUMBER) {
+				if (!hd_as_int(el, "devtodevId", &number))
+					continue;
+				len = (size_t)snprintf(numbers[g], HD_AUDIENCE_NUMBER_TEXT, "%lld",
+				    (long long)number);
+				s = numbers[g];
+			} else if ((s = hd_as_str(el, hd_identifiers[k].name, &len)) == NULL) {
+				continue;
+			}
+			items[n++] = (struct hd_target_item){ hd_identifiers[k].kind, pf,
+				(unsigned)g, s, len };
+		}
+	}
+	*ngroups = count;
+	return n;
+}

@@ -39,4 +39,21 @@ enum hd_problem hd_audience_map(json_object *body, struct hd_audience_notice *ou
 
 void hd_audience_notice_free(struct hd_audience_notice *n);
 
+/* Identifier kinds an audience element may carry, and the text of a devtodevId. */
+#define HD_AUDIENCE_IDENTIFIERS 8
+#define HD_AUDIENCE_NUMBER_TEXT 24
+
+struct hd_target_item;
+
+/* The checked body's audience as target items, one group per element (its index):
+ * with a token, that device only (the element's other identifiers are ignored, as the
+ * platform pages say); else each identifier on the platforms it exists on among
+ * platforms (HD_PF_*), an identifier of no such platform naming nothing. items has
+ * room for HD_AUDIENCE_IDENTIFIERS per element and numbers one text per element
+ * (devtodevId values, which the items borrow, as they borrow the body's strings).
+ * Returns the number of items; *ngroups the number of elements. */
+size_t hd_audience_targets(json_object *body, unsigned platforms,
+    struct hd_target_item *items, char (*numbers)[HD_AUDIENCE_NUMBER_TEXT],
+    size_t *ngroups);
+
 #endif

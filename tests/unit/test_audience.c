@@ -4,6 +4,7 @@
  * (hd_audience_map.c), and the seed's codes for herald's problems
  * (hd_audience_codes.c). Table-driven.
  */
+#include <stdio.h>
 #include <string.h>
 #include <json-c/json.h>
 
@@ -235,6 +236,51 @@ test_map_refusals(void)
 	}
 }
 
+/* Audience elements as target items: "kind:platforms:group:value" each, joined by
+ * spaces. */
+static const struct {
+	const char *audience;
+	unsigned platforms;
+	const char *items;
+} targets[] = {
+	/* A token names its device; the element's other identifiers are ignored. */
+	{ "[{\"token\":\"t\",\"idfa\":\"i\",\"userId\":\"u\"}]", HD_PF_IOS | HD_PF_ANDROID,
+	  "2:3:0:t" },
+	{ "[{\"idfa\":\"i\",\"idfv\":\"v\"},{\"devtodevId\":42}]", HD_PF_IOS,
+	  "3:1:0:i 4:1:0:v 10:1:1:42" },
+	/* An iOS identifier in a request for Android names nothing; userId names the user
+	 * on the request's platforms. */
+	{ "[{\"idfa\":\"i\",\"userId\":\"u\"}]", HD_PF_ANDROID, "8:2:0:u" },
+	{ "[{\"advertisingId\":\"a\",\"serialId\":\"s\",\"androidId\":\"d\"}]",
+	  HD_PF_WINDOWS, "5:8:0:a 7:8:0:s" },
+	{ "[{\"customUid\":\"c\"}]", HD_PF_WINDOWS | HD_PF_IOS, "8:9:0:c" },
+};
+
+static void
+test_targets(void)
+{
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		json_object *body = json_object_new_object();
+		struct hd_target_item items[4 * HD_AUDIENCE_IDENTIFIERS];
+		char numbers[4][HD_AUDIENCE_NUMBER_TEXT];
+		char got[256] = "";
+		size_t n, groups = 0, used = 0;
+
+		json_object_object_add(body, "audience", json_tokener_parse(targets[i].audience));
+		n = hd_audience_targets(body, targets[i].platforms, items, numbers, &groups);
+		for (size_t k = 0; k < n; k++) {
+			int w = snprintf(got + used, sizeof(got) - used, "%s%d:%u:%u:%.*s",
+			    k ? " " : "", (int)items[k].kind, items[k].platforms, items[k].group,
+			    (int)items[k].len, items[k].value);
+			used += w > 0 ? (size_t)w : 0;
+		}
+		CHECK_MSG(strcmp(got, targets[i].items) == 0, "targets %zu: %s", i, got);
+		CHECK_MSG(groups == json_object_array_length(json_object_object_get(body,
+		    "audience")), "targets %zu: %zu groups", i, groups);
+		json_object_put(body);
+	}
+}
+
 /* herald's problems, refused anywhere in the pipeline, as the seed's codes. */
 static const struct {
 	enum hd_problem problem;
@@ -289,6 +335,7 @@ main(void)
 	test_too_many();
 	test_maps();
 	test_map_refusals();
+	test_targets();
 	test_refine();
 	UNIT_DONE();
 }
