@@ -557,6 +557,20 @@ hd_db_call(struct hd_db *db, const char *sql, const struct hd_dbp *params,
 }
 
 enum hd_err
+hd_db_call_txn(struct hd_db *db, const char *sql, const struct hd_dbp *params,
+    size_t nparams, struct hd_dbc *cols, size_t ncols, bool *found)
+{
+	enum hd_err err = HD_ERR_DB_RETRY;
+
+	for (int attempt = 0; attempt < HD_DB_TXN_ATTEMPTS && err == HD_ERR_DB_RETRY; attempt++) {
+		err = hd_db_call(db, sql, params, nparams, cols, ncols, found);
+		if (err == HD_ERR_DB_RETRY)
+			hd_log_debug("transaction conflict, attempt %d", attempt + 1);
+	}
+	return err;
+}
+
+enum hd_err
 hd_db_begin(struct hd_db *db)
 {
 	enum hd_err err;

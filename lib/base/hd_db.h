@@ -93,6 +93,12 @@ enum hd_err hd_db_query_one(struct hd_db *db, const char *sql,
 enum hd_err hd_db_call(struct hd_db *db, const char *sql, const struct hd_dbp *params,
     size_t nparams, struct hd_dbc *cols, size_t ncols, bool *found);
 
+/* hd_db_call() for a procedure that is one whole transaction: a deadlock (or a Galera
+ * certification conflict), which rolled it back, reruns it, at most
+ * HD_DB_TXN_ATTEMPTS times in all. */
+enum hd_err hd_db_call_txn(struct hd_db *db, const char *sql, const struct hd_dbp *params,
+    size_t nparams, struct hd_dbc *cols, size_t ncols, bool *found);
+
 enum hd_err hd_db_begin(struct hd_db *db);
 enum hd_err hd_db_commit(struct hd_db *db);
 /* Rolls back if a transaction is open; safe to call always. */

@@ -1,6 +1,5 @@
 #include <string.h>
 
-#include "hd_log.h"
 #include "hd_send.h"
 #include "hd_time.h"
 
@@ -58,7 +57,7 @@ hd_send(struct hd_db *db, const struct hd_principal *who, const struct hd_target
 		who->quota_hourly >= 0 ? HD_DBP_U64(who->quota_hourly) : HD_DBP_NULL,
 		who->quota_daily >= 0 ? HD_DBP_U64(who->quota_daily) : HD_DBP_NULL,
 	};
-	enum hd_err err = HD_ERR_DB_RETRY;
+	enum hd_err err;
 	bool found = false;
 
 	memset(out, 0, sizeof(*out));
@@ -66,12 +65,7 @@ hd_send(struct hd_db *db, const struct hd_principal *who, const struct hd_target
 		out->disabled = true;
 		return HD_OK;
 	}
-	for (int attempt = 0; attempt < HD_DB_TXN_ATTEMPTS && err == HD_ERR_DB_RETRY; attempt++) {
-		err = hd_db_call(db, SQL_QUEUE_MESSAGE, p, 15, cols, 5, &found);
-		if (err == HD_ERR_DB_RETRY)
-			hd_log_debug("send transaction conflict, attempt %d", attempt + 1);
-	}
-	if (err != HD_OK)
+	if ((err = hd_db_call_txn(db, SQL_QUEUE_MESSAGE, p, 15, cols, 5, &found)) != HD_OK)
 		return err;
 	if (!found)
 		return HD_ERR_DB;

@@ -34,6 +34,10 @@ struct hd_message {
 	int64_t schedule_at;       /* usec since the epoch; 0 or past: now */
 	const char *dedupe_key;    /* NULL: no dedupe */
 	size_t dedupe_len;
+	/* Stored by hd_send_targets() only (hd_send_targets.h): */
+	const char *campaign;      /* messages.campaign, or NULL */
+	size_t campaign_len;
+	const char *extras_json;   /* messages.extras (hd_notification.h), or NULL */
 };
 
 struct hd_target {
