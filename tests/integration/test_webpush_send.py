@@ -4,8 +4,12 @@ keys; what the Web Push mock receives is decrypted by the tests' own RFC 8291
 implementation (tests/mocks/ece.py), never by herald's code."""
 import concurrent.futures
 import json
+import os
+import pathlib
 import re
 import secrets
+import subprocess
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 
@@ -203,7 +207,7 @@ FIELD_ERRORS = [
     (note(data=[1, 2], target_all=True), "data"),
     (note(data="text", target_all=True), "data"),
     (note(data={"k": "x" * 4100}, target_all=True), "data"),
-    (note(data={"k": "x" * 3800}, target_all=True), "size"),
+    (note(data={"k": "x" * 3950}, target_all=True), "size"),
     (note(urgency="urgent", target_all=True), "urgency"),
     (note(urgency="High", target_all=True), "urgency"),
     (note(ttl=2419201, target_all=True), "ttl"),
@@ -229,7 +233,9 @@ def test_every_field_rule_answers_400_invalid_request_and_stores_nothing(ctx):
     [client] = clients(ctx, f, 1)
     before = messages(ctx, f)
     for body, field in FIELD_ERRORS:
-        doc = wp.assert_error(post(ctx, f.keys["secret"], body), 400, "INVALID_REQUEST")
+        answer = post(ctx, f.keys["secret"], body)
+        assert answer[0] == 400, (field, answer)
+        doc = wp.assert_error(answer, 400, "INVALID_REQUEST")
         assert field in doc["detail"] or (field == "size" and "3993" in doc["detail"]), \
             (field, doc)
     for text in ("{", "[]", '{"title": "a", "title": "b"}', "\xff"):
@@ -242,7 +248,7 @@ def test_every_field_rule_answers_400_invalid_request_and_stores_nothing(ctx):
     assert nothing_received(ctx, [client])
     # The limits themselves are accepted: 100 and 255 characters, however many bytes.
     doc = sent(ctx, f.keys["secret"], note("\U0001F600" * 100, "\u00e9" * 255, ttl=2419200,
-                                           data={"k": "x" * 3000}, target_all=True))
+                                           data={"k": "x" * 2900}, target_all=True))
     assert doc["successful_sends"] == 1, doc
 
 
@@ -277,7 +283,7 @@ def test_target_user_ids_are_external_ids_and_emails_reach_only_those_users_web_
     assert doc["total_targets"] == 2 and doc["successful_sends"] == 2, doc
     assert {p["title"] for p, _ in payloads(ctx, alices).values()} == {"ids"}
     assert nothing_received(ctx, bobs + mine)
-    doc = sent(ctx, key, note("emails", target_user_emails=["bob@example.com", f.user_email]))
+    doc = sent(ctx, key, note("emails", target_user_emails=["Bob@Example.com", f.user_email]))
     # The fixture's user also has an iOS device: the dialect's clients are web only.
     assert doc["total_targets"] == 2 and doc["successful_sends"] == 2, doc
     assert {p["title"] for p, _ in payloads(ctx, bobs + mine).values()} == {"emails"}
@@ -412,7 +418,7 @@ def test_a_send_over_the_quota_is_refused_whole_with_429_quota_exceeded(ctx):
     wp.assert_error(post(ctx, key, note(target_registration_ids=[two[1]["reg"]])), 429,
                     "QUOTA_EXCEEDED")
     # The daily quota refuses the same way, and its window ends at the day's end.
-    set_quota(ctx, f, 1000, 3)
+    set_quota(ctx, f, "NULL", 3)
     answer = post(ctx, key, note(target_all=True))
     wp.assert_error(answer, 429, "QUOTA_EXCEEDED")
     quota = wp.ok(ctx, "/quota", key)
@@ -543,3 +549,68 @@ def test_xml_bodies_and_answers_match_json(ctx):
     root = ET.fromstring(data)
     assert root.tag == "error" and root.findtext("code") == "INVALID_REQUEST", data
     assert root.findtext("detail"), data
+
+
+# --- the seed's examples --------------------------------------------------------------
+
+SEED_EXAMPLES = pathlib.Path(__file__).resolve().parent / "seed004"
+SEED_BASE = "https://api.cloudsignal.io"
+
+
+def run_example(ctx, workdir, env, *argv):
+    done = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, (argv, done.returncode, done.stdout, done.stderr)
+    return done.stdout
+
+
+def titles(ctx, devices):
+    """{uid: [title, ...]} of every payload each device has received so far."""
+    found = received(ctx, devices, count=0, wait_s=0)
+    return {d["uid"]: [json.loads(delivery.decrypt(r, d))["title"]
+                       for r in found.get(d["target"], [])] for d in devices}
+
+
+@timeout(300)
+def test_the_seeds_nodejs_python_go_and_curl_examples_run_unchanged(ctx):
+    f = fixture(ctx)
+    [customer] = clients(ctx, f, 1, add_user(ctx, f, "customer-1", "customer@example.com"))
+    [user] = clients(ctx, f, 1, add_user(ctx, f, "user-2", "user@example.com"))
+    [other] = clients(ctx, f, 1)
+    everyone = [customer, user, other]
+    with tempfile.TemporaryDirectory() as workdir:
+        for example in SEED_EXAMPLES.iterdir():
+            text = example.read_text().replace(SEED_BASE, ctx.url("").rstrip("/"))
+            (pathlib.Path(workdir) / example.name).write_text(text)
+        env = {"PATH": os.environ["PATH"], "HOME": workdir, "LANG": "C.UTF-8",
+               "CLOUDSIGNAL_SECRET_KEY": f.keys["secret"],
+               # Go builds offline, from its standard library alone.
+               "GOCACHE": os.path.join(workdir, "gocache"), "GOPATH": os.path.join(workdir, "go"),
+               "GOPROXY": "off", "GO111MODULE": "off"}
+
+        run_example(ctx, workdir, env, "node", "send.mjs")
+        [(payload, _)] = payloads(ctx, [customer]).values()
+        assert payload["title"] == "Order Shipped!", payload
+        assert payload["data"] == {"orderId": "12345", "trackingUrl": "https://..."}, payload
+        assert titles(ctx, [user, other]) == {user["uid"]: [], other["uid"]: []}
+
+        run_example(ctx, workdir, env, "python3", "send.py")
+        received(ctx, everyone, count=4)
+        assert {u: t[-1] for u, t in titles(ctx, everyone).items()} == \
+            {d["uid"]: "New Feature!" for d in everyone}
+
+        run_example(ctx, workdir, env, "go", "run", "send.go", "main.go")
+        received(ctx, everyone, count=5)
+        assert titles(ctx, [user])[user["uid"]][-1] == "From Go"
+
+        out = run_example(ctx, workdir, env, "sh", "send.sh")
+        found = received(ctx, everyone, count=9)
+        record = found[user["target"]][-2]
+        assert json.loads(delivery.decrypt(record, user))["title"] == "Password Reset"
+        assert delivery.header(record, "Urgency") == "high", record["headers"]
+        assert {u: t[-1] for u, t in titles(ctx, everyone).items()} == \
+            {d["uid"]: "Maintenance Notice" for d in everyone}
+        answers = [json.loads(part) for part in re.findall(r"\{.*?\}(?=\{|$)", out, re.S)]
+        assert [a.get("status") for a in answers[:2]] == ["completed", "completed"], out
+        assert answers[0]["total_targets"] == 1 and answers[1]["total_targets"] == 3, out
+        assert set(answers[2]) == wp.QUOTA_FIELDS, out
