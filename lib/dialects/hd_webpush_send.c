@@ -13,6 +13,7 @@
 #include "hd_log.h"
 #include "hd_pushid.h"
 #include "hd_random.h"
+#include "hd_time.h"
 #include "hd_send_targets.h"
 #include "hd_webpush_send.h"
 
@@ -286,20 +287,18 @@ static enum hd_problem
 wp_deliver_now(struct hd_call *call, const char *request_id,
     const struct hd_targets_result *r)
 {
-	uint64_t ok = 0, failed = 0;
-	json_object *gone;
+	int64_t deadline = hd_now_usec() + (int64_t)call->ctx->cfg.sync_wait_ms * 1000;
+	struct hd_wp_outcome o = { 0 };
 	enum hd_err err;
 
-	if ((gone = json_object_new_array()) == NULL)
-		return hd_fail(call, HD_ERR_NOMEM);
 	if ((err = hd_deliver_call(call, r->message_id)) != HD_OK ||
-	    (err = hd_wp_outcomes(call->ctx->db, r->message_id, &ok, &failed, gone)) != HD_OK) {
+	    (err = hd_wp_outcomes(call->ctx->db, r->message_id, deadline, &o)) != HD_OK) {
 		hd_log_warn("webpush message %llu: synchronous delivery failed (%s); the worker "
 		    "delivers it", (unsigned long long)r->message_id, hd_strerror(err));
-		json_object_put(gone);
+		json_object_put(o.gone);
 		return wp_answer(call, request_id, r->push_count, 0, 0, NULL, true);
 	}
-	return wp_answer(call, request_id, r->push_count, ok, failed, gone, false);
+	return wp_answer(call, request_id, r->push_count, o.delivered, o.failed, o.gone, false);
 }
 
 enum hd_problem

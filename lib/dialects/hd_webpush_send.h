@@ -40,10 +40,17 @@ extern const char *const hd_wp_urgencies[];
  * no other targeting option may be given. */
 enum hd_problem hd_wp_send(struct hd_call *call, bool broadcast);
 
-/* The outcome of a message's deliveries after a synchronous send: delivered,
- * not delivered (gone, rejected, expired, or still to be retried), and the
- * registration ids ("reg_…") of the gone ones appended to the JSON array gone. */
-enum hd_err hd_wp_outcomes(struct hd_db *db, uint64_t message_id, uint64_t *delivered,
-    uint64_t *failed, json_object *gone);
+/* The outcome of a message's deliveries after a synchronous send. gone is owned by
+ * the struct: release it with json_object_put(). */
+struct hd_wp_outcome {
+	uint64_t delivered;
+	uint64_t failed;    /* gone, rejected, expired, or not finished */
+	json_object *gone;  /* array of the gone ones' registration ids ("reg_…") */
+};
+
+/* Reads the outcome of message_id's deliveries into *out (zeroed by the caller),
+ * reading again while some are in flight at a worker, until deadline (usec). */
+enum hd_err hd_wp_outcomes(struct hd_db *db, uint64_t message_id, int64_t deadline,
+    struct hd_wp_outcome *out);
 
 #endif

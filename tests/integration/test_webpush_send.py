@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 import delivery
 import ece
 import test_webpush as wp
-from hd import timeout
+from hd import FAST_ANSWER_S, timeout
 from herald_stack import sql_str
 
 BASE = "/v2/push"
@@ -362,6 +362,41 @@ def test_async_mode_queues_even_one_client_and_the_worker_delivers_it(ctx):
     # async_mode false is the default: synchronous.
     doc = sent(ctx, f.keys["secret"], note(async_mode=False, target_all=True))
     assert doc["status"] == "completed" and doc["successful_sends"] == 1, doc
+
+
+@timeout(120)
+def test_deliveries_a_running_worker_claims_first_still_count_in_the_answer(ctx):
+    f = fixture(ctx)
+    twenty = clients(ctx, f, 20)
+    with delivery.worker(ctx):
+        for _ in range(3):
+            doc = sent(ctx, f.keys["secret"], note(target_all=True))
+            assert doc["status"] == "completed" and doc["successful_sends"] == 20, doc
+            assert doc["failed_sends"] == 0, doc
+    found = received(ctx, twenty, count=60)
+    assert all(len(found[c["target"]]) == 3 for c in twenty), found.keys()
+
+
+@timeout(150)
+def test_database_down_a_send_answers_503_service_unavailable_fast(ctx):
+    f = fixture(ctx)
+    [client] = clients(ctx, f, 1)
+    key = f.keys["secret"]
+    ctx.stack.db.stop()
+    try:
+        for path in ("/send", "/broadcast"):
+            started = time.monotonic()
+            answer = post(ctx, key, note(target_all=True), path)
+            wp.assert_error(answer, 503, "SERVICE_UNAVAILABLE")
+            assert int(answer[1]["retry-after"]) >= 1, answer[1]
+            assert time.monotonic() - started < FAST_ANSWER_S
+    finally:
+        ctx.stack.db.start()
+    deadline = time.monotonic() + 30
+    while post(ctx, key, note(target_all=True))[0] == 503 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert messages(ctx, f) == 1
+    assert len(received(ctx, [client])[client["target"]]) == 1
 
 
 # --- broadcast --------------------------------------------------------------------------
