@@ -90,10 +90,12 @@ wp_targets(struct hd_call *call, bool broadcast, struct hd_target_item **items,
 	if (broadcast && v[HD_WPF_ALL].present && !v[HD_WPF_ALL].i)
 		return hd_refuse(&call->why, HD_P_CONFLICT_FIELDS, wp_name(call, HD_WPF_ALL),
 		    "/broadcast sends to all clients: target_all cannot be false here");
-	if (broadcast && list < WP_NLISTS)
-		return hd_refuse(&call->why, HD_P_CONFLICT_FIELDS, wp_name(call, wp_lists[list].list),
-		    "/broadcast sends to all clients: %s is not taken here; use /send",
-		    wp_name(call, wp_lists[list].list));
+	if (broadcast && list < WP_NLISTS) {
+		const char *name = wp_name(call, wp_lists[list].list);
+
+		return hd_refuse(&call->why, HD_P_CONFLICT_FIELDS, name,
+		    "/broadcast sends to all clients: %s is not taken here; use /send", name);
+	}
 	if (!broadcast && ngiven == 0)
 		return hd_refuse(&call->why, HD_P_MISSING_FIELD, NULL,
 		    "one targeting option is required: target_all (true), target_user_emails, "
@@ -105,7 +107,8 @@ wp_targets(struct hd_call *call, bool broadcast, struct hd_target_item **items,
 	if (list == WP_NLISTS) {
 		if ((*items = calloc(1, sizeof(**items))) == NULL)
 			return hd_fail(call, HD_ERR_NOMEM);
-		(*items)[0] = (struct hd_target_item){ .kind = HD_TK_ALL, .platforms = HD_PF_WEB };
+		(*items)[0] = (struct hd_target_item){ .kind = HD_TK_ALL,
+		    .platforms = HD_PF_WEB };
 		*n = 1;
 		return HD_P_NONE;
 	}
@@ -298,7 +301,8 @@ wp_deliver_now(struct hd_call *call, const char *request_id,
 		json_object_put(o.gone);
 		return wp_answer(call, request_id, r->push_count, 0, 0, NULL, true);
 	}
-	return wp_answer(call, request_id, r->push_count, o.delivered, o.failed, o.gone, false);
+	return wp_answer(call, request_id, r->push_count, o.delivered, o.failed, o.gone,
+	    false);
 }
 
 enum hd_problem
@@ -363,7 +367,8 @@ hd_wp_send(struct hd_call *call, bool broadcast)
 		p = wp_refuse_result(call, &r);
 	else if (r.push_count == 0)
 		p = wp_answer(call, request_id, 0, 0, 0, NULL, false);
-	else if ((v[HD_WPF_ASYNC].present && v[HD_WPF_ASYNC].i) || r.push_count > HD_WP_SYNC_MAX)
+	else if ((v[HD_WPF_ASYNC].present && v[HD_WPF_ASYNC].i) ||
+	    r.push_count > HD_WP_SYNC_MAX)
 		p = wp_answer(call, request_id, r.push_count, 0, 0, NULL, true);
 	else
 		p = wp_deliver_now(call, request_id, &r);
