@@ -214,9 +214,9 @@ static const struct hd_dialect webpush = {
 
 static const struct hd_endpoint endpoints[] = {
 	{ HD_POST, "/v2/push/send", &webpush, &send_fieldset, { "notification", false },
-	  "response", 0, send },
+	  "response", HD_EP_DELIVERS, send },
 	{ HD_POST, "/v2/push/broadcast", &webpush, &send_fieldset, { "notification", false },
-	  "response", 0, broadcast },
+	  "response", HD_EP_DELIVERS, broadcast },
 	{ HD_GET, "/v2/push/service", &webpush, NULL, { NULL, false }, "service", 0, service },
 	{ HD_GET, "/v2/push/quota", &webpush, NULL, { NULL, false }, "quota", 0, quota },
 	{ HD_GET, "/v2/push/clients", &webpush, NULL, { NULL, false }, "response", 0,

@@ -28,8 +28,8 @@ struct hd_deliverer;
 
 /* A request thread's state: the process's configuration, the thread's own database
  * connection, the process's send batcher (NULL: sends run on their own), and the
- * thread's deliverer for synchronous sends (made on first use, freed with the
- * thread). */
+ * thread's deliverer for synchronous sends (programs with HD_EP_DELIVERS endpoints;
+ * else NULL). */
 struct hd_ctx {
 	struct hd_config cfg;
 	struct hd_db *db;
@@ -65,6 +65,9 @@ struct hd_dialect {
                                      (needs a dialect with a header key) */
 #define HD_EP_BATCHED     0x08u  /* a send: admission runs in the send's batch
                                      (hd_batch.h); not with HD_EP_CORS */
+#define HD_EP_DELIVERS    0x10u  /* a send that may deliver before it answers
+                                     (hd_deliver_call): the program runs send_threads
+                                     request threads, each with a deliverer */
 
 typedef enum hd_problem (*hd_handler)(struct hd_call *call);
 
@@ -136,8 +139,9 @@ enum hd_problem hd_send_call(struct hd_call *call, const struct hd_target *t,
 enum hd_problem hd_batch_send_call(struct hd_call *call, const struct hd_target *t,
     const struct hd_message *m, struct hd_send_result *res);
 /* Delivers message_id's deliveries now for the caller, waiting at most the configured
- * sync_wait_ms (hd_deliver_message on the thread's deliverer); what is unfinished
- * then is left to the worker. The outcomes are in the deliveries' rows. */
+ * sync_wait_ms (hd_deliver_message on the thread's deliverer: the endpoint must have
+ * HD_EP_DELIVERS); what is unfinished then is left to the worker. The outcomes are
+ * in the deliveries' rows. */
 enum hd_err hd_deliver_call(struct hd_call *call, uint64_t message_id);
 /* Maps a library error to a refusal (503 for an unreachable database, else 500). */
 enum hd_problem hd_fail(struct hd_call *call, enum hd_err err);

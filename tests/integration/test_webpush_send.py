@@ -377,6 +377,27 @@ def test_deliveries_a_running_worker_claims_first_still_count_in_the_answer(ctx)
     assert all(len(found[c["target"]]) == 3 for c in twenty), found.keys()
 
 
+@timeout(120)
+def test_a_push_service_slower_than_the_wait_counts_as_failed_and_the_worker_retries_it(ctx):
+    f = fixture(ctx)
+    fast, slow = clients(ctx, f, 2)
+    ctx.mocks.script("webpush", [{"delay_ms": 20000, "target": slow["target"]}])
+    started = time.monotonic()
+    doc = sent(ctx, f.keys["secret"], note("slow", target_all=True))
+    took = time.monotonic() - started
+    # sync_wait_ms is 5 s: the answer does not wait for the slow push service.
+    assert took < 5 + 3, took
+    assert doc["status"] == "completed" and doc["total_targets"] == 2, doc
+    assert doc["successful_sends"] == 1 and doc["failed_sends"] == 1, doc
+    assert doc["invalid_registrations"] == [], doc
+    message = message_of(ctx, f)
+    with delivery.worker(ctx):
+        delivery.wait_states(ctx, message, ("delivered",))
+    found = received(ctx, [fast, slow], count=3)
+    last = json.loads(delivery.decrypt(found[slow["target"]][-1], slow))
+    assert last["title"] == "slow" and last["request_id"] == doc["request_id"], last
+
+
 @timeout(150)
 def test_database_down_a_send_answers_503_service_unavailable_fast(ctx):
     f = fixture(ctx)
