@@ -2,7 +2,7 @@
  * The audience dialect (seed 001): POST /api/v1/push/send with a user_token (query or
  * body) that is granted the app named by app_id. The body names up to 1000 audience
  * elements and per-platform objects (ios, android, win, uwp), checked strictly; the
- * send is stored durably, then delivered inline within audience_wait_ms, and the
+ * send is stored durably, then delivered inline within sync_wait_ms, and the
  * answer counts the providers' outcomes. Errors are the seed's numeric codes,
  * {"status_code":N,"errors":[{"code":C,"msg":"…"}]}. JSON by default; XML bodies
  * and answers (any root element; answers <response>) by herald's one mapping.
@@ -16,8 +16,6 @@
 #include "hd_audience_map.h"
 #include "hd_audience_report.h"
 #include "hd_audience_schema.h"
-#include "hd_backlog.h"
-#include "hd_deliver.h"
 #include "hd_endpoint.h"
 #include "hd_grant.h"
 #include "hd_log.h"
@@ -117,15 +115,12 @@ send_push(struct hd_call *call)
 	struct hd_audience_notice notice;
 	struct hd_targets_result res;
 	struct hd_audience_outcome outcome = { 0, 0, NULL };
-	struct hd_deliver_counts counts;
-	struct hd_deliverer *d;
 	enum hd_audience_code none;
 	char pack[sizeof(PACK_PREFIX) + 200];
 	const char *pack_id;
 	size_t pack_len, nitems, ngroups = 0, total = 0;
 	enum hd_problem p;
 	enum hd_err err;
-	bool over = false;
 
 	memset(&notice, 0, sizeof(notice));
 	if ((p = hd_audience_check(call->body, call->in_fmt == HD_FMT_XML, &call->why)) !=
@@ -147,17 +142,8 @@ send_push(struct hd_call *call)
 		    (int)pack_len, pack_id);
 		notice.m.dedupe_key = pack;
 	}
-	if (call->ctx->cfg.max_queue_backlog > 0 &&
-	    (err = hd_backlog_over(call->ctx->db, call->ctx->cfg.max_queue_backlog, &over)) !=
-	    HD_OK) {
-		p = hd_fail(call, err);
+	if ((p = hd_backlog_call(call)) != HD_P_NONE)
 		goto out;
-	}
-	if (over) {
-		p = hd_refuse(&call->why, HD_P_UNAVAILABLE, NULL,
-		    "the delivery queue is over its limit; retry after a short delay");
-		goto out;
-	}
 	memset(&res, 0, sizeof(res));
 	if (nitems > 0) {
 		struct hd_targets_send s = { items, nitems, ngroups, &notice.m, PACK_WINDOW_S,
@@ -195,9 +181,7 @@ send_push(struct hd_call *call)
 	}
 	/* Stored and committed: from here on the answer is 200, whatever the providers
 	 * say; a delivery the wait leaves unfinished stays queued for the worker. */
-	if ((d = hd_call_deliverer(call)) != NULL &&
-	    (err = hd_deliver_message(d, res.message_id, (int)call->ctx->cfg.audience_wait_ms,
-	    &counts)) != HD_OK)
+	if ((err = hd_deliver_call(call, res.message_id)) != HD_OK)
 		hd_log_warn("inline delivery of message %llu: %s",
 		    (unsigned long long)res.message_id, hd_strerror(err));
 	if ((err = hd_audience_outcome(call->ctx->db, call->who.app_id, res.message_id,
@@ -232,7 +216,7 @@ static const struct hd_dialect audience = {
 
 static const struct hd_endpoint endpoints[] = {
 	{ HD_POST, "/api/v1/push/send", &audience, &send_fieldset, { NULL, false },
-	  "response", 0, send_push },
+	  "response", HD_EP_DELIVERS, send_push },
 };
 
 int

@@ -44,16 +44,15 @@ struct hd_config {
 	 * otherwise reaches public addresses only. */
 	char *provider_connect_to;
 	unsigned delivery_timeout_s;   /* one provider request, connecting included */
+	unsigned sync_wait_ms;         /* a synchronous send waits this long for the push
+	                                  services; the worker retries what is unfinished */
 	unsigned worker_batch;         /* deliveries claimed at once */
 	unsigned worker_lease_s;       /* a claim's lease: after it, another worker may
 	                                  take the delivery over */
 	unsigned worker_max_attempts;  /* then the delivery is rejected */
 	unsigned worker_streams;       /* provider requests in flight at once */
 	unsigned worker_connections;   /* connections per provider host */
-	/* The audience dialect delivers each send inline for at most this long, then
-	 * answers; what is left the worker finishes (docs/audience.md). */
-	unsigned audience_wait_ms;
-	/* Its bodies' bound: 1000 audience elements with several identifiers each. */
+	/* The audience dialect's body bound: 1000 elements with several identifiers each. */
 	size_t audience_max_body_bytes;
 };
 
