@@ -55,6 +55,7 @@ static const struct hd_ckey hd_ckeys[] = {
 	{ "worker_max_attempts", HD_C_UINT, HD_OFF(worker_max_attempts), 1, 100 },
 	{ "worker_streams", HD_C_UINT, HD_OFF(worker_streams), 1, 100000 },
 	{ "worker_connections", HD_C_UINT, HD_OFF(worker_connections), 1, 64 },
+	{ "inbox_wait_ms", HD_C_UINT, HD_OFF(inbox_wait_ms), 0, 60000 },
 };
 
 void
@@ -75,6 +76,7 @@ hd_config_defaults(struct hd_config *cfg)
 	cfg->worker_max_attempts = 12;
 	cfg->worker_streams = 400;
 	cfg->worker_connections = 4;
+	cfg->inbox_wait_ms = 3000;
 }
 
 void

@@ -50,6 +50,9 @@ struct hd_config {
 	unsigned worker_max_attempts;  /* then the delivery is rejected */
 	unsigned worker_streams;       /* provider requests in flight at once */
 	unsigned worker_connections;   /* connections per provider host */
+	/* POST /notifications delivers inline for at most this long, then answers; what
+	 * is left the worker finishes (docs/inbox.md). */
+	unsigned inbox_wait_ms;
 };
 
 /* Fills cfg with defaults. Allocates nothing. */

@@ -26,10 +26,15 @@ struct hd_call;
 
 /* A request thread's state: the process's configuration, the thread's own database
  * connection, and the process's send batcher (NULL: sends run on their own). */
+struct hd_deliverer;
+
 struct hd_ctx {
 	struct hd_config cfg;
 	struct hd_db *db;
 	struct hd_batch *batch;
+	/* The thread's deliverer for inline delivery (hd_call_deliverer), made at its
+	 * first use and freed with the thread's context; NULL until then. */
+	struct hd_deliverer *deliverer;
 };
 
 struct hd_dialect {
@@ -47,11 +52,21 @@ struct hd_dialect {
 	 * header's name for people. */
 	const char *key_header;
 	const char *key_header_name;
+	/* When set, the header carries "<scheme> <key>" (RFC 9110 §11.6.2, e.g.
+	 * Authorization: Bearer, RFC 6750 §2.1); a header without it carries no key. */
+	const char *key_scheme;
 	/* Authenticates from the parsed, validated body (legacy). */
 	enum hd_problem (*auth_body)(struct hd_call *call);
+	/* Gives a refusal the dialect's own code, status and message (NULL: none), before
+	 * error_doc renders it (the audience dialect's numeric codes). */
+	void (*refine_refusal)(struct hd_refusal *why);
 	/* Builds this dialect's error document for a refusal (caller owns it). */
 	json_object *(*error_doc)(const struct hd_refusal *why);
 	const char *error_root;        /* XML root element of errors */
+	/* Errors are RFC 9457 problem documents: application/problem+json, or
+	 * application/problem+xml with root element error_root in namespace error_ns. */
+	bool problem_media;
+	const char *error_ns;
 };
 
 #define HD_EP_PUBLIC      0x01u  /* no key (health) */
@@ -127,6 +142,9 @@ enum hd_problem hd_send_call(struct hd_call *call, const struct hd_target *t,
     const struct hd_message *m, struct hd_send_result *res);
 enum hd_problem hd_batch_send_call(struct hd_call *call, const struct hd_target *t,
     const struct hd_message *m, struct hd_send_result *res);
+/* The request thread's deliverer for synchronous sends (hd_deliver_message), made at
+ * the first call. NULL when it cannot be made (then the worker delivers). */
+struct hd_deliverer *hd_call_deliverer(struct hd_call *call);
 /* Maps a library error to a refusal (503 for an unreachable database, else 500). */
 enum hd_problem hd_fail(struct hd_call *call, enum hd_err err);
 

@@ -25,6 +25,9 @@ enum hd_ftype {
 	HD_FT_ENUM,     /* one of enums[]; value is its index */
 	HD_FT_OBJECT,   /* object; max is its JSON size in bytes; members declared
 	                   under "name." unless HD_F_OPEN */
+	HD_FT_ARRAY,    /* array of values the handler checks; min/max are its number of
+	                   items. In XML the element repeated, or once for an array of
+	                   one (then obj is that one item, not an array) */
 };
 
 #define HD_F_REQUIRED       0x01u
@@ -45,20 +48,33 @@ struct hd_fieldset {
 	const char *const *one_of; /* NULL, or names of which at least one is required */
 };
 
+/* A fieldset without fields: the handler checks every member itself, by its own schema
+ * (the audience dialect's nested arrays); only the document's being an object is
+ * checked here. */
+#define HD_FIELDSET_FREE_FORM { NULL, 0, NULL }
+
 /* A validated field. Pointers borrow from the parsed document. */
 struct hd_value {
 	bool present;
 	const char *s;     /* STRING, ENUM, TIME: the text */
 	size_t len;
 	int64_t i;         /* INT; BOOL (0/1); TIME (usec); ENUM (index) */
-	json_object *obj;  /* OBJECT */
+	json_object *obj;  /* OBJECT; ARRAY (see HD_FT_ARRAY) */
+	size_t n;          /* ARRAY: the number of items */
 };
 
-/* Why a document was refused: which problem, which field, a message for people. */
+/* Item i (< v->n) of a validated ARRAY. */
+json_object *hd_value_at(const struct hd_value *v, size_t i);
+
+/* Why a document was refused: which problem, which field, a message for people.
+ * A dialect with codes of its own (the audience dialect's numbers) may add its code
+ * and the HTTP status it answers with; hd_refuse() clears both (0: the problem's). */
 struct hd_refusal {
 	enum hd_problem problem;
 	char field[64];
 	char message[256];
+	int code;
+	int status;
 };
 
 /* Validates doc against fs, filling values[fs->n] (parallel to fs->fields). Returns

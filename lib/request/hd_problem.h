@@ -10,6 +10,8 @@
 enum hd_problem {
 	HD_P_NONE = 0,
 	HD_P_MALFORMED,         /* 400: body is not well-formed JSON/XML, or refused XML */
+	HD_P_EMPTY_BODY,        /* 400: an endpoint that takes a body got none (rendered as
+	                           HD_P_MALFORMED by every dialect without codes of its own) */
 	HD_P_MISSING_FIELD,     /* 400 */
 	HD_P_INVALID_TYPE,      /* 400 */
 	HD_P_OUT_OF_RANGE,      /* 400 */
@@ -34,6 +36,8 @@ enum hd_problem {
 	HD_P_MEDIA_TYPE,        /* 415 */
 	HD_P_RATE_LIMITED,      /* 429 with Retry-After */
 	HD_P_QUOTA_EXCEEDED,    /* 429 with Retry-After: the app's hourly/daily quota */
+	HD_P_SUBSCRIPTION,      /* 403: the app has no active subscription for this API */
+	HD_P_UNKNOWN_REFERENCE, /* 422: a field names something that does not exist */
 	HD_P_INTERNAL,          /* 500 */
 	HD_P_UNAVAILABLE,       /* 503 with Retry-After */
 	HD_P__MAX

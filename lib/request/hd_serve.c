@@ -11,6 +11,7 @@
 #include <time.h>
 #include <fcgiapp.h>
 
+#include "hd_deliver.h"
 #include "hd_endpoint.h"
 #include "hd_log.h"
 
@@ -246,8 +247,10 @@ out_threads:
 	for (size_t i = 1; i < nthreads; i++)
 		if (threads[i].started)
 			pthread_join(threads[i].tid, NULL);
-	for (size_t i = 0; i < nthreads; i++)
+	for (size_t i = 0; i < nthreads; i++) {
+		hd_deliverer_free(threads[i].ctx.deliverer);
 		hd_db_free(threads[i].ctx.db);
+	}
 	free(threads);
 out_lock:
 	pthread_mutex_destroy(&srv.accept_lock);

@@ -1,12 +1,15 @@
 /*
  * The bridge from a request to the send path: a send's outcome turned into the
  * request's answer (hd_refuse_send), and the send run on its own or, deferred, in
- * the process's batch (hd_send_call; hd_batch_call.c).
+ * the process's batch (hd_send_call; hd_batch_call.c), and the thread's deliverer for
+ * sends that deliver inline (hd_call_deliverer).
  */
 #include <stdio.h>
 
 #include "hd_backlog.h"
+#include "hd_deliver.h"
 #include "hd_endpoint.h"
+#include "hd_log.h"
 #include "hd_send.h"
 
 enum hd_problem
@@ -55,4 +58,18 @@ hd_send_call(struct hd_call *call, const struct hd_target *t, const struct hd_me
 	if ((err = hd_send(call->ctx->db, &call->who, t, m, res)) != HD_OK)
 		return hd_fail(call, err);
 	return HD_P_NONE;
+}
+
+struct hd_deliverer *
+hd_call_deliverer(struct hd_call *call)
+{
+	struct hd_ctx *ctx = call->ctx;
+	enum hd_err err;
+
+	if (ctx->deliverer == NULL &&
+	    (err = hd_deliverer_new(&ctx->cfg, ctx->db, &ctx->deliverer)) != HD_OK) {
+		hd_log_warn("inline delivery unavailable: %s", hd_strerror(err));
+		ctx->deliverer = NULL;
+	}
+	return ctx->deliverer;
 }
