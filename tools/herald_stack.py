@@ -49,6 +49,7 @@ PROGRAMS = {
     "legacy": "cgi-bin/legacy.fcgi",
     "devices": "cgi-bin/devices.fcgi",
     "webpush": "cgi-bin/webpush.fcgi",
+    "inbox": "cgi-bin/inbox.fcgi",
     "ops": "cgi-bin/ops.fcgi",
 }
 WORKER = "worker/herald-worker"
