@@ -6,10 +6,13 @@ import concurrent.futures
 import json
 import re
 import secrets
+import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import herald_stack
 from delivery import add_device, deliveries, fresh_fixture, header, set_credentials
+from hd import once, timeout
 from herald_stack import sql_str
 
 KINDS = ("server", "client", "bearer")
@@ -32,11 +35,11 @@ SEED_BODY = """{
 
 # --- helpers -------------------------------------------------------------------------
 
-def inbox_fixture(ctx, devices=0, subscribed=True, apns=True, **options):
+def inbox_fixture(ctx, devices=0, subscribed=True, apns=True, kinds=KINDS, **options):
     """A fixture whose user has `devices` iOS devices (registered through POST /devices)
     and a bearer key; the app's inbox subscription on, APNs pointed at the mock."""
     options.setdefault("tenant", f"tenant of {ctx.test_id}")
-    f = herald_stack.create_fixture(ctx.db, devices=0, kinds=KINDS, **options)
+    f = herald_stack.create_fixture(ctx.db, devices=0, kinds=kinds, **options)
     if subscribed:
         ctx.db.query(f"CALL hd_set_inbox_subscription({f.app_id}, 1)")
     if apns:
@@ -561,3 +564,31 @@ def test_the_retention_purge_removes_items_past_the_apps_retention_and_their_mes
     assert [int(r[0]) for r in rows] == [keep], rows
     status, _, page = call(ctx, "GET", "/notifications", f.keys["bearer"])
     assert [n["id"] for n in page["notifications"]] == [keep]
+
+
+# --- rate limit, the demo stack ------------------------------------------------------
+
+@once
+@timeout(120)
+def test_over_the_per_address_limit_answers_429_rate_limit_exceeded_with_retry_after(ctx):
+    def one(_):
+        return call(ctx, "GET", "/notifications", None)
+    deadline = time.monotonic() + 60
+    limited = []
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        while not limited and time.monotonic() < deadline:
+            limited = [a for a in pool.map(one, range(150)) if a[0] == 429]
+    assert limited, "no request was over the limit in a minute of bursts"
+    status, headers, doc = limited[0]
+    assert_problem((status, headers, doc), 429, "rate_limit.exceeded")
+    assert headers["retry-after"] == "1" and doc["retry_after_ms"] == 1000, (headers, doc)
+
+
+def test_the_inbox_curl_printed_by_herald_local_up_works(ctx):
+    demo = inbox_fixture(ctx, app="Demo App", kinds=("server", "integration", "client", "bearer"))
+    values = herald_stack.env_values(demo, ctx.base_url)
+    out = subprocess.run(["bash", "-euo", "pipefail", "-c", herald_stack.inbox_curl(values)],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    doc = json.loads(out)
+    assert (doc["title"], doc["source_display_name"], doc["delivery"], doc["reason"]) == \
+        ("Deploy Complete", "GitHub Actions", "none", "no_apns_token"), doc
