@@ -159,6 +159,7 @@ create(struct hd_call *call)
 		.url = given(&v[F_URL]), .icon_url = given(&v[F_ICON_URL]),
 		.activity_slug = given(&v[F_ACTIVITY_SLUG]),
 		.level = v[F_LEVEL].present ? (int)v[F_LEVEL].i : -1,
+		.media = v[F_MEDIA].present,
 		.media_url = v[F_MEDIA].present ? given(&v[F_MEDIA_URL]) : NULL,
 		.media_type = v[F_MEDIA].present && v[F_MEDIA_TYPE].present ?
 		    (int)v[F_MEDIA_TYPE].i : -1,

@@ -161,7 +161,7 @@ hd_inbox_note_check(const struct hd_inbox_note *n, bool from_xml, struct hd_refu
 	if (n->icon_url && (p = hd_check_url("icon_url", n->icon_url->s, n->icon_url->len,
 	    false, why)) != HD_P_NONE)
 		return p;
-	if ((n->media_url == NULL) != (n->media_type < 0))
+	if (n->media && (n->media_url == NULL || n->media_type < 0))
 		return hd_refuse(why, HD_P_MISSING_FIELD, n->media_url ? "media.type" : "media.url",
 		    "media needs both url and type");
 	if (n->media_url && (p = hd_check_url("media.url", n->media_url->s, n->media_url->len,

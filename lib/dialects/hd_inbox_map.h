@@ -36,7 +36,8 @@ struct hd_inbox_note {
 	const struct hd_value *title, *body, *subtitle, *thread_id, *source,
 	    *source_display_name, *url, *icon_url, *activity_slug;
 	int level;                        /* index in hd_inbox_levels; -1: absent */
-	const struct hd_value *media_url; /* both or neither (checked) */
+	bool media;                       /* media was given: then both of */
+	const struct hd_value *media_url;
 	int media_type;                   /* index in hd_inbox_media_types; -1: absent */
 	const struct hd_value *actions;   /* ARRAY value, or NULL */
 	json_object *metadata;            /* object, or NULL */

@@ -54,7 +54,8 @@ enum hd_err hd_inbox_mark(struct hd_db *db, uint64_t user_id, uint64_t id, bool 
 enum hd_err hd_inbox_delete(struct hd_db *db, uint64_t user_id, uint64_t id,
     bool *deleted);
 
-/* A stored notification's push, as its deliveries stand now. */
+/* A stored notification's push, as its deliveries stand now: in_flight counts those
+ * a worker is sending; queued ones (waiting for a retry) are neither. */
 struct hd_inbox_outcome {
 	uint64_t deliveries, delivered, in_flight, failed;
 	uint64_t permitted_devices, unpermitted_devices;   /* the user's active devices */

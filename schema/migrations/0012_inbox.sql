@@ -193,14 +193,15 @@ END //
 -- hd_inbox_outcome: the push outcome of message p_message_id for app user
 -- p_app_user_id: its deliveries by state, and the user's active devices with and
 -- without push permission.
--- Returns: one row (deliveries, delivered, in_flight (queued or sending), failed
--- (gone, rejected, expired), permitted_devices, unpermitted_devices).
+-- Returns: one row (deliveries, delivered, in_flight (sending: a worker has it now),
+-- failed (gone, rejected, expired; queued ones wait for a retry), permitted_devices,
+-- unpermitted_devices).
 CREATE OR REPLACE PROCEDURE hd_inbox_outcome(IN p_app_user_id BIGINT UNSIGNED,
                                              IN p_message_id BIGINT UNSIGNED)
   READS SQL DATA
 BEGIN
   SELECT COUNT(d.id), COALESCE(SUM(d.state = 'delivered'), 0),
-         COALESCE(SUM(d.state IN ('queued', 'sending')), 0),
+         COALESCE(SUM(d.state = 'sending'), 0),
          COALESCE(SUM(d.state IN ('gone', 'rejected', 'expired')), 0),
          (SELECT COUNT(*) FROM devices WHERE app_user_id = p_app_user_id
              AND status = 'active' AND push_permission = 1),

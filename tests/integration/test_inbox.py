@@ -256,6 +256,8 @@ FIELD_CASES = [
     ({"media": {"url": "https://example.com/a.png", "type": "gif"}}, 422, "validation.failed"),
     ({"media": {"url": "https://example.com/a.png"}}, 422, "validation.failed"),
     ({"media": {"type": "video"}}, 422, "validation.failed"),
+    ({"media": {}}, 422, "validation.failed"),
+    ({"media": {"url": "", "type": "image"}}, 422, "validation.failed"),
     ({"media": {"url": "https://" + LONG, "type": "video"}}, 422, "validation.failed"),
     ({"media": {"url": "https://e.com/a", "type": "audio", "x": 1}}, 400, "request.invalid_shape"),
     ({"media": "https://example.com/a.png"}, 400, "request.invalid_shape"),
@@ -385,6 +387,11 @@ def test_missing_invalid_other_kind_and_revoked_keys_are_refused_on_every_route(
                             {"Authorization": f"Basic {f.keys['bearer']}"}), 401,
                        "auth.missing_token")
         assert_problem(call(ctx, method, path, f.keys["server"], body), 403, "auth.forbidden")
+    # A bearer key that names no app user has no inbox.
+    [(_, userless)] = ctx.db.query(
+        f"CALL hd_issue_key('bearer', {f.tenant_id}, {f.app_id}, 'no user', @k, @p); SELECT @k, @p")
+    for method, path, body in routes:
+        assert_problem(call(ctx, method, path, userless, body), 403, "auth.forbidden")
     # The scheme is case-insensitive (RFC 9110 §11.1).
     status, _, _ = call(ctx, "GET", "/notifications", None,
                         headers={"Authorization": f"bearer {f.keys['bearer']}"})
