@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hd_backlog.h"
 #include "hd_deliver.h"
 #include "hd_endpoint.h"
 #include "hd_inbox_map.h"
@@ -179,7 +180,7 @@ create(struct hd_call *call)
 	struct hd_message m;
 	enum hd_problem p;
 	enum hd_err err;
-	bool subscribed, activity, found;
+	bool subscribed, activity, found, over = false;
 
 	if ((p = need_user(call)) != HD_P_NONE)
 		return p;
@@ -213,6 +214,20 @@ create(struct hd_call *call)
 		p = hd_refuse(&call->why, HD_P_UNKNOWN_REFERENCE, "activity_slug",
 		    "no activity with this slug");
 		goto out;
+	}
+	/* Refused at once while the delivery queue is over its limit (docs/delivery.md),
+	 * as every send is; an inbox-only store queues nothing. */
+	if (note.push && call->ctx->cfg.max_queue_backlog > 0) {
+		if ((err = hd_backlog_over(call->ctx->db, call->ctx->cfg.max_queue_backlog,
+		    &over)) != HD_OK) {
+			p = hd_fail(call, err);
+			goto out;
+		}
+		if (over) {
+			p = hd_refuse(&call->why, HD_P_UNAVAILABLE, NULL,
+			    "the delivery queue is over its limit; retry after a short delay");
+			goto out;
+		}
 	}
 	snprintf(user, sizeof(user), "%llu", (unsigned long long)who.app_user_id);
 	item = (struct hd_target_item){ HD_TK_USER_NUMBER, 0, 0, user, strlen(user) };

@@ -599,3 +599,30 @@ def test_the_inbox_curl_printed_by_herald_local_up_works(ctx):
     doc = json.loads(out)
     assert (doc["title"], doc["source_display_name"], doc["delivery"], doc["reason"]) == \
         ("Deploy Complete", "GitHub Actions", "none", "no_apns_token"), doc
+
+
+def test_a_push_answers_503_at_once_while_the_queue_backlog_is_over_its_limit(ctx):
+    [limit] = [int(line.partition("=")[2]) for line in ctx.stack.config_path.read_text().splitlines()
+               if line.partition("=")[0].strip() == "max_queue_backlog"]
+    f = inbox_fixture(ctx, devices=1)
+    filler = inbox_fixture(ctx, app="filler")
+    ctx.db.query(
+        "INSERT INTO messages (app_id, source, title, body, schedule_at)"
+        f" VALUES ({filler.app_id}, 'developer', 'backlog', 'backlog', UTC_TIMESTAMP(6));"
+        "SET @m = LAST_INSERT_ID();"
+        "INSERT INTO deliveries (message_id, device_id, app_id, priority, due_at)"
+        f" SELECT @m, seq, {filler.app_id}, 5, UTC_TIMESTAMP(6) - INTERVAL 1 SECOND"
+        f" FROM seq_1_to_{limit + 1};"
+        f"CALL hd_measure_backlog({limit + 1})")
+    try:
+        before = message_count(ctx, f)
+        answer = call(ctx, "POST", "/notifications", f.keys["bearer"], {"title": "T", "body": "B"})
+        assert_problem(answer, 503, "service.unavailable")
+        assert answer[1].get("retry-after") == "1"
+        assert message_count(ctx, f) == before
+        create(ctx, f, push=False)   # an inbox-only store queues nothing: served
+    finally:
+        ctx.db.query(f"DELETE FROM deliveries WHERE app_id = {filler.app_id};"
+                     f"DELETE FROM messages WHERE app_id = {filler.app_id};"
+                     f"CALL hd_measure_backlog({limit + 1})")
+    assert create(ctx, f)["delivery"] == "all"
