@@ -107,9 +107,9 @@ static enum hd_err
 deliver_inline(struct hd_call *call, uint64_t message_id, const char *collapse_id,
     struct hd_inbox_outcome *oc)
 {
-	unsigned wait_ms = call->ctx->cfg.inbox_wait_ms;
+	unsigned wait_ms = call->ctx->cfg.sync_wait_ms;
 	int64_t deadline = hd_now_usec() + (int64_t)wait_ms * 1000;
-	struct hd_deliverer *d = hd_call_deliverer(call);
+	struct hd_deliverer *d = call->ctx->deliverer;
 	struct hd_deliver_counts counts;
 	enum hd_err err;
 
@@ -484,7 +484,7 @@ static const struct hd_dialect inbox = {
 
 static const struct hd_endpoint endpoints[] = {
 	{ HD_POST, "/notifications", &inbox, &create_fieldset, { "notification", false },
-	  "notification", 0, create },
+	  "notification", HD_EP_DELIVERS, create },
 	{ HD_GET, "/notifications", &inbox, NULL, { NULL, false }, "inbox", 0, list },
 	{ HD_GET, "/notifications/{id}", &inbox, NULL, { NULL, false }, "notification", 0,
 	  get_one },

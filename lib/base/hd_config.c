@@ -50,12 +50,12 @@ static const struct hd_ckey hd_ckeys[] = {
 	{ "ca_bundle", HD_C_STR, HD_OFF(ca_bundle), 0, 0 },
 	{ "provider_connect_to", HD_C_STR, HD_OFF(provider_connect_to), 0, 0 },
 	{ "delivery_timeout_s", HD_C_UINT, HD_OFF(delivery_timeout_s), 1, 300 },
+	{ "sync_wait_ms", HD_C_UINT, HD_OFF(sync_wait_ms), 100, 60000 },
 	{ "worker_batch", HD_C_UINT, HD_OFF(worker_batch), 1, 10000 },
 	{ "worker_lease_s", HD_C_UINT, HD_OFF(worker_lease_s), 5, 3600 },
 	{ "worker_max_attempts", HD_C_UINT, HD_OFF(worker_max_attempts), 1, 100 },
 	{ "worker_streams", HD_C_UINT, HD_OFF(worker_streams), 1, 100000 },
 	{ "worker_connections", HD_C_UINT, HD_OFF(worker_connections), 1, 64 },
-	{ "inbox_wait_ms", HD_C_UINT, HD_OFF(inbox_wait_ms), 0, 60000 },
 };
 
 void
@@ -71,12 +71,12 @@ hd_config_defaults(struct hd_config *cfg)
 	cfg->send_threads = 32;
 	cfg->send_batch_max = 64;
 	cfg->delivery_timeout_s = 10;
+	cfg->sync_wait_ms = 5000;
 	cfg->worker_batch = 500;
 	cfg->worker_lease_s = 60;
 	cfg->worker_max_attempts = 12;
 	cfg->worker_streams = 400;
 	cfg->worker_connections = 4;
-	cfg->inbox_wait_ms = 3000;
 }
 
 void

@@ -44,15 +44,14 @@ struct hd_config {
 	 * otherwise reaches public addresses only. */
 	char *provider_connect_to;
 	unsigned delivery_timeout_s;   /* one provider request, connecting included */
+	unsigned sync_wait_ms;         /* a synchronous send waits this long for the push
+	                                  services; the worker retries what is unfinished */
 	unsigned worker_batch;         /* deliveries claimed at once */
 	unsigned worker_lease_s;       /* a claim's lease: after it, another worker may
 	                                  take the delivery over */
 	unsigned worker_max_attempts;  /* then the delivery is rejected */
 	unsigned worker_streams;       /* provider requests in flight at once */
 	unsigned worker_connections;   /* connections per provider host */
-	/* POST /notifications delivers inline for at most this long, then answers; what
-	 * is left the worker finishes (docs/inbox.md). */
-	unsigned inbox_wait_ms;
 };
 
 /* Fills cfg with defaults. Allocates nothing. */

@@ -1,15 +1,12 @@
 /*
  * The bridge from a request to the send path: a send's outcome turned into the
  * request's answer (hd_refuse_send), and the send run on its own or, deferred, in
- * the process's batch (hd_send_call; hd_batch_call.c), and the thread's deliverer for
- * sends that deliver inline (hd_call_deliverer).
+ * the process's batch (hd_send_call; hd_batch_call.c).
  */
 #include <stdio.h>
 
 #include "hd_backlog.h"
-#include "hd_deliver.h"
 #include "hd_endpoint.h"
-#include "hd_log.h"
 #include "hd_send.h"
 
 enum hd_problem
@@ -41,35 +38,32 @@ hd_refuse_send(struct hd_call *call, const struct hd_send_result *res,
 }
 
 enum hd_problem
-hd_send_call(struct hd_call *call, const struct hd_target *t, const struct hd_message *m,
-    struct hd_send_result *res)
+hd_backlog_call(struct hd_call *call)
 {
 	unsigned limit = call->ctx->cfg.max_queue_backlog;
 	bool over = false;
 	enum hd_err err;
 
-	if (call->defer)
-		return hd_batch_send_call(call, t, m, res);
 	if (limit > 0 && (err = hd_backlog_over(call->ctx->db, limit, &over)) != HD_OK)
 		return hd_fail(call, err);
 	if (over)
 		return hd_refuse(&call->why, HD_P_UNAVAILABLE, NULL,
 		    "the delivery queue is over its limit; retry after a short delay");
-	if ((err = hd_send(call->ctx->db, &call->who, t, m, res)) != HD_OK)
-		return hd_fail(call, err);
 	return HD_P_NONE;
 }
 
-struct hd_deliverer *
-hd_call_deliverer(struct hd_call *call)
+enum hd_problem
+hd_send_call(struct hd_call *call, const struct hd_target *t, const struct hd_message *m,
+    struct hd_send_result *res)
 {
-	struct hd_ctx *ctx = call->ctx;
+	enum hd_problem p;
 	enum hd_err err;
 
-	if (ctx->deliverer == NULL &&
-	    (err = hd_deliverer_new(&ctx->cfg, ctx->db, &ctx->deliverer)) != HD_OK) {
-		hd_log_warn("inline delivery unavailable: %s", hd_strerror(err));
-		ctx->deliverer = NULL;
-	}
-	return ctx->deliverer;
+	if (call->defer)
+		return hd_batch_send_call(call, t, m, res);
+	if ((p = hd_backlog_call(call)) != HD_P_NONE)
+		return p;
+	if ((err = hd_send(call->ctx->db, &call->who, t, m, res)) != HD_OK)
+		return hd_fail(call, err);
+	return HD_P_NONE;
 }
