@@ -50,6 +50,7 @@ PROGRAMS = {
     "audience": "cgi-bin/audience.fcgi",
     "devices": "cgi-bin/devices.fcgi",
     "webpush": "cgi-bin/webpush.fcgi",
+    "inbox": "cgi-bin/inbox.fcgi",
     "ops": "cgi-bin/ops.fcgi",
 }
 WORKER = "worker/herald-worker"
@@ -665,8 +666,11 @@ ENV_KEYS = ("HERALD_URL", "HERALD_SERVER_KEY", "HERALD_INTEGRATION_KEY",
 
 
 def env_values(fixture, url):
-    return dict(zip(ENV_KEYS, (url, fixture.server_key, fixture.integration_key,
-                               str(fixture.company_id), fixture.client_key, fixture.app_uid)))
+    values = dict(zip(ENV_KEYS, (url, fixture.server_key, fixture.integration_key,
+                                 str(fixture.company_id), fixture.client_key, fixture.app_uid)))
+    if fixture.keys.get("bearer"):  # the demo user's inbox (docs/inbox.md)
+        values["HERALD_BEARER_KEY"] = fixture.keys["bearer"]
+    return values
 
 
 def write_env(path, values):
@@ -691,14 +695,24 @@ def demo_curl(values):
             f"-d '{body}'")
 
 
+def inbox_curl(values):
+    """The seed's POST /notifications example (docs/inbox.md) for the demo user."""
+    body = ('{"title": "Deploy Complete", "body": "Successfully deployed to production",'
+            ' "source": "github-actions", "source_display_name": "GitHub Actions", "level": "active"}')
+    return (f"curl -sS -X POST {values['HERALD_URL']}/notifications "
+            f"-H 'Authorization: Bearer {values['HERALD_BEARER_KEY']}' "
+            f"-H 'Content-Type: application/json' -d '{body}'")
+
+
 def _demo_is_valid(db, values):
     """True if the keys in an earlier herald.env still work in this database."""
-    keys = [values.get(k) for k in ("HERALD_SERVER_KEY", "HERALD_INTEGRATION_KEY", "HERALD_CLIENT_KEY")]
+    names = ("HERALD_SERVER_KEY", "HERALD_INTEGRATION_KEY", "HERALD_CLIENT_KEY", "HERALD_BEARER_KEY")
+    keys = [values.get(k) for k in names]
     if not all(keys):
         return False
     hashes = ",".join(f"UNHEX(SHA2({sql_str(k)}, 256))" for k in keys)
     rows = db.query(f"SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND key_hash IN ({hashes})")
-    return rows[0][0] == "3"
+    return rows[0][0] == str(len(names))
 
 
 def up(run_dir, program_dir, port):
@@ -714,7 +728,9 @@ def up(run_dir, program_dir, port):
             fixture = None
         else:
             fixture = create_fixture(stack.db, tenant="Demo", app="Demo App", user="user_123",
-                                     email="user_123@example.com")
+                                     email="user_123@example.com",
+                                     kinds=("server", "integration", "client", "bearer"))
+            stack.db.query(f"CALL hd_set_inbox_subscription({fixture.app_id}, 1)")
         stack.stop_server("lighttpd")  # picks up a new build and configuration
         if port is None and previous.get("HERALD_URL"):
             port = int(previous["HERALD_URL"].rsplit(":", 1)[1])
@@ -743,6 +759,10 @@ Send a push to the demo user user_123 (one iOS device):
 
 herald-worker delivers it; the demo app has no provider credentials, so the delivery
 ends rejected, and nothing leaves this machine (docs/delivery.md: credentials).
+
+Put a notification into user_123's inbox (docs/inbox.md; bearer key {values['HERALD_BEARER_KEY']}):
+
+  {inbox_curl(values)}
 
 These values, as shell variables: . {env_path}
 Stop everything with: tools/herald-local down""")

@@ -61,6 +61,7 @@ struct hd_deliverer {
 	struct hd_item *finished;  /* outcomes waiting to be recorded */
 	struct hd_deliver_counts counts;
 	struct hd_deliver_counts *call_counts;   /* hd_deliver_message's, or NULL */
+	const char *call_collapse_id;            /* hd_deliver_message_collapsed's, or NULL */
 	char *claim_bufs[K__MAX];
 };
 
@@ -239,6 +240,11 @@ hd_item_from_row(struct hd_deliverer *d, struct hd_dbc *cols, const int64_t *num
 		hd_log_error("delivery %llu: malformed messages.extras", (unsigned long long)it->id);
 	} else {
 		it->provider = hd_providers[it->dev.platform];
+	}
+	if (it->provider && d->call_collapse_id && n->collapse_id == NULL &&
+	    (n->collapse_id = strdup(d->call_collapse_id)) == NULL) {
+		err = HD_ERR_NOMEM;
+		goto fail;
 	}
 	*out = it;
 	return HD_OK;
@@ -607,12 +613,20 @@ enum hd_err
 hd_deliver_message(struct hd_deliverer *d, uint64_t message_id, int wait_ms,
     struct hd_deliver_counts *out)
 {
+	return hd_deliver_message_collapsed(d, message_id, NULL, wait_ms, out);
+}
+
+enum hd_err
+hd_deliver_message_collapsed(struct hd_deliverer *d, uint64_t message_id,
+    const char *collapse_id, int wait_ms, struct hd_deliver_counts *out)
+{
 	int64_t deadline = hd_now_usec() + (int64_t)wait_ms * 1000;
 	size_t claimed;
 	enum hd_err err;
 
 	memset(out, 0, sizeof(*out));
 	d->call_counts = out;
+	d->call_collapse_id = collapse_id;
 	/* A user with more devices than one batch: claim again while batches come full. */
 	do {
 		int64_t left = (deadline - hd_now_usec()) / 1000;
@@ -624,5 +638,6 @@ hd_deliver_message(struct hd_deliverer *d, uint64_t message_id, int wait_ms,
 	if (err != HD_OK)
 		hd_deliverer_drain(d, 0);
 	d->call_counts = NULL;
+	d->call_collapse_id = NULL;
 	return err;
 }

@@ -62,5 +62,10 @@ void hd_deliverer_engine_stats(const struct hd_deliverer *d, struct hd_engine_st
  * queued again for the worker. */
 enum hd_err hd_deliver_message(struct hd_deliverer *d, uint64_t message_id, int wait_ms,
     struct hd_deliver_counts *out);
+/* The same, with collapse_id (borrowed; NULL: none) given to the providers for the
+ * deliveries this call claims, for messages whose collapse id is never stored (the
+ * inbox dialect). Deliveries the worker finishes later go without it. */
+enum hd_err hd_deliver_message_collapsed(struct hd_deliverer *d, uint64_t message_id,
+    const char *collapse_id, int wait_ms, struct hd_deliver_counts *out);
 
 #endif

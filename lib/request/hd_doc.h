@@ -48,6 +48,10 @@ enum hd_problem hd_xml_parse(const char *body, size_t len,
  * (which always declares xmlns:i). */
 enum hd_err hd_doc_write(json_object *doc, enum hd_format fmt, const char *xml_root,
     struct hd_buf *out);
+/* The same, with the XML root element (and so its children) in the default namespace
+ * xml_ns when it is not NULL (RFC 9457 Appendix B: urn:ietf:rfc:7807). */
+enum hd_err hd_doc_write_ns(json_object *doc, enum hd_format fmt, const char *xml_root,
+    const char *xml_ns, struct hd_buf *out);
 
 /* Installs libxml2's process-wide settings (silences its stderr output). Call once. */
 void hd_doc_init(void);

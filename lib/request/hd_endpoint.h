@@ -52,6 +52,9 @@ struct hd_dialect {
 	 * header's name for people. */
 	const char *key_header;
 	const char *key_header_name;
+	/* When set, the header carries "<scheme> <key>" (RFC 9110 §11.6.2, e.g.
+	 * Authorization: Bearer, RFC 6750 §2.1); a header without it carries no key. */
+	const char *key_scheme;
 	/* Authenticates from the parsed, validated body (legacy). */
 	enum hd_problem (*auth_body)(struct hd_call *call);
 	/* The largest body the dialect's requests take (NULL: max_body_bytes); the
@@ -63,6 +66,10 @@ struct hd_dialect {
 	/* Builds this dialect's error document for a refusal (caller owns it). */
 	json_object *(*error_doc)(const struct hd_refusal *why);
 	const char *error_root;        /* XML root element of errors */
+	/* Errors are RFC 9457 problem documents: application/problem+json, or
+	 * application/problem+xml with root element error_root in namespace error_ns. */
+	bool problem_media;
+	const char *error_ns;
 };
 
 #define HD_EP_PUBLIC      0x01u  /* no key (health) */

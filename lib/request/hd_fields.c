@@ -304,6 +304,42 @@ hd_check_object(const struct hd_field *f, json_object *v, bool from_xml,
 	return HD_P_NONE;
 }
 
+static enum hd_problem
+hd_check_array(const struct hd_field *f, json_object *v, bool from_xml,
+    struct hd_value *out, struct hd_refusal *why)
+{
+	/* <actions/> in XML is an empty array; one element is an array of one. */
+	if (from_xml && json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) == 0)
+		out->n = 0;
+	else if (from_xml && !json_object_is_type(v, json_type_array))
+		out->n = 1;
+	else if (json_object_is_type(v, json_type_array))
+		out->n = json_object_array_length(v);
+	else
+		return hd_refuse(why, HD_P_INVALID_TYPE, f->name, "%s must be an array",
+		    f->name);
+	if (!hd_strings_clean(v))
+		return hd_refuse(why, HD_P_INVALID_VALUE, f->name,
+		    "%s must not contain NUL characters", f->name);
+	if ((int64_t)out->n < f->min || (int64_t)out->n > f->max)
+		return hd_refuse(why, HD_P_OUT_OF_RANGE, f->name,
+		    "%s must have from %lld to %lld items", f->name, (long long)f->min,
+		    (long long)f->max);
+	out->obj = v;
+	return HD_P_NONE;
+}
+
+json_object *
+hd_value_at(const struct hd_value *v, size_t i)
+{
+	if (i >= v->n)
+		return NULL;
+	if (json_object_is_type(v->obj, json_type_array))
+		return json_object_array_get_idx(v->obj, i);
+	return v->obj;
+}
+
 static const struct hd_field *
 hd_item_rule(const struct hd_fieldset *fs, const char *list)
 {
@@ -405,6 +441,9 @@ hd_fields_validate(const struct hd_fieldset *fs, json_object *doc, bool from_xml
 			if (p == HD_P_NONE && !out->present && (f->flags & HD_F_REQUIRED))
 				p = hd_refuse(why, HD_P_MISSING_FIELD, f->name,
 				    "%s is required", f->name);
+			break;
+		case HD_FT_ARRAY:
+			p = hd_check_array(f, v, from_xml, out, why);
 			break;
 		case HD_FT_LIST:
 			p = hd_check_list(fs, f, v, from_xml, out, why);

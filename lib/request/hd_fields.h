@@ -28,6 +28,9 @@ enum hd_ftype {
 	HD_FT_LIST,     /* array; min/max are its number of items, each checked by the
 	                   declaration named "name[]" (a STRING or ENUM). In XML the
 	                   element repeated, or once for a list of one */
+	HD_FT_ARRAY,    /* array of values the handler checks; min/max are its number of
+	                   items. In XML the element repeated, or once for an array of
+	                   one (then obj is that one item, not an array) */
 };
 
 #define HD_F_REQUIRED       0x01u
@@ -61,9 +64,13 @@ struct hd_value {
 	const char *s;     /* STRING, ENUM, TIME: the text */
 	size_t len;
 	int64_t i;         /* INT; BOOL (0/1); TIME (usec); ENUM (index) */
-	json_object *obj;  /* OBJECT; LIST: the array, or in XML a list of one's string */
-	size_t n;          /* LIST: the number of items */
+	json_object *obj;  /* OBJECT; LIST: the array, or in XML a list of one's string;
+	                      ARRAY: the array, or in XML the one item */
+	size_t n;          /* LIST, ARRAY: the number of items */
 };
+
+/* Item i (< v->n) of a validated ARRAY. */
+json_object *hd_value_at(const struct hd_value *v, size_t i);
 
 /* Why a document was refused: which problem, which field, a message for people.
  * A dialect with codes of its own (the audience dialect's numbers) may add its code

@@ -8,9 +8,26 @@
 
 #include "hd_log.h"
 #include "hd_pipeline_steps.h"
+#include "hd_text.h"
 
 static const char HD_INVALID_KEY_TEXT[] =
     "the key is unknown, revoked or not valid for this endpoint";
+
+/* The key in a header value "<scheme> <key>" (RFC 9110 §11.6.2: the scheme is
+ * case-insensitive, blanks separate it), or NULL when the value has another scheme or
+ * no key. */
+static const char *
+hd_key_after_scheme(const char *value, const char *scheme)
+{
+	size_t n = strlen(scheme);
+
+	if (strlen(value) <= n || !hd_ascii_ieq(value, n, scheme) || value[n] != ' ')
+		return NULL;
+	value += n;
+	while (*value == ' ')
+		value++;
+	return *value ? value : NULL;
+}
 
 /* Writes the answer document (or the refusal) into the reply. */
 static void
@@ -18,24 +35,31 @@ hd_pipeline_render(struct hd_call *call, const struct hd_dialect *d,
     const char *answer_root)
 {
 	struct hd_reply *r = call->reply;
-	const char *root = answer_root;
+	const char *root = answer_root, *ns = NULL;
 	enum hd_format fmt = call->out_fmt ? call->out_fmt : d->default_format;
+	bool problem = call->status >= 400 && d->problem_media;
 
 	r->status = call->status;
 	if (call->answer == NULL)
 		return;
-	if (call->status >= 400)
+	if (call->status >= 400) {
 		root = d->error_root;
+		ns = d->error_ns;
+	}
 	hd_buf_reset(&r->body);
-	if (hd_doc_write(call->answer, fmt, root ? root : "response", &r->body) != HD_OK) {
+	if (hd_doc_write_ns(call->answer, fmt, root ? root : "response", ns, &r->body) != HD_OK) {
 		hd_buf_reset(&r->body);
 		r->status = 500;
 		r->content_type = "text/plain; charset=utf-8";
 		hd_buf_puts(&r->body, "internal error\n");
 		return;
 	}
-	r->content_type = fmt == HD_FMT_XML ? "application/xml; charset=utf-8" :
-	    "application/json; charset=utf-8";
+	if (problem)
+		r->content_type = fmt == HD_FMT_XML ? "application/problem+xml; charset=utf-8" :
+		    "application/problem+json";
+	else
+		r->content_type = fmt == HD_FMT_XML ? "application/xml; charset=utf-8" :
+		    "application/json; charset=utf-8";
 }
 
 static void
@@ -85,6 +109,8 @@ hd_pipeline_steps(struct hd_call *call, const struct hd_endpoint *ep)
 	/* Rate limit and header key: one round trip (hd_admit). */
 	if (!(ep->flags & HD_EP_PUBLIC) && d->key_header) {
 		key = hd_request_param(req, d->key_header);
+		if (key != NULL && d->key_scheme)
+			key = hd_key_after_scheme(key, d->key_scheme);
 		if (key != NULL && *key == '\0')
 			key = NULL;
 	}

@@ -28,6 +28,8 @@ static const struct hd_problem_info hd_problems[HD_P__MAX] = {
 	[HD_P_MEDIA_TYPE] = { 415, "unsupported_media_type", "UnsupportedMediaType", "UNSUPPORTED_MEDIA_TYPE", "the body must be application/json or application/xml" },
 	[HD_P_RATE_LIMITED] = { 429, "rate_limited", "RateLimited", "RATE_LIMITED", "too many requests from this address; see Retry-After" },
 	[HD_P_QUOTA_EXCEEDED] = { 429, "quota_exceeded", "QuotaExceeded", "QUOTA_EXCEEDED", "the app's delivery quota is spent; see Retry-After" },
+	[HD_P_SUBSCRIPTION] = { 403, "subscription_required", "SubscriptionRequired", "FORBIDDEN", "the app has no active subscription for this API" },
+	[HD_P_UNKNOWN_REFERENCE] = { 422, "unknown_reference", "UnknownReference", "INVALID_REQUEST", "a field names something that does not exist" },
 	[HD_P_INTERNAL] = { 500, "internal", "InternalError", "INTERNAL_ERROR", "internal error" },
 	[HD_P_UNAVAILABLE] = { 503, "unavailable", "ServiceUnavailable", "SERVICE_UNAVAILABLE", "the service is temporarily unavailable; see Retry-After" },
 };

@@ -36,6 +36,8 @@ enum hd_problem {
 	HD_P_MEDIA_TYPE,        /* 415 */
 	HD_P_RATE_LIMITED,      /* 429 with Retry-After */
 	HD_P_QUOTA_EXCEEDED,    /* 429 with Retry-After: the app's hourly/daily quota */
+	HD_P_SUBSCRIPTION,      /* 403: the app has no active subscription for this API */
+	HD_P_UNKNOWN_REFERENCE, /* 422: a field names something that does not exist */
 	HD_P_INTERNAL,          /* 500 */
 	HD_P_UNAVAILABLE,       /* 503 with Retry-After */
 	HD_P__MAX

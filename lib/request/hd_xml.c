@@ -405,6 +405,13 @@ enum hd_err
 hd_doc_write(json_object *doc, enum hd_format fmt, const char *xml_root,
     struct hd_buf *out)
 {
+	return hd_doc_write_ns(doc, fmt, xml_root, NULL, out);
+}
+
+enum hd_err
+hd_doc_write_ns(json_object *doc, enum hd_format fmt, const char *xml_root,
+    const char *xml_ns, struct hd_buf *out)
+{
 	xmlBufferPtr xb = NULL;
 	xmlTextWriterPtr w = NULL;
 	enum hd_err err = HD_ERR_INTERNAL;
@@ -424,6 +431,7 @@ hd_doc_write(json_object *doc, enum hd_format fmt, const char *xml_root,
 	/* xmlns:i is always declared so that a null member anywhere can say i:nil. */
 	if (xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) < 0 ||
 	    xmlTextWriterStartElement(w, HD_XC(xml_root)) < 0 ||
+	    (xml_ns && xmlTextWriterWriteAttribute(w, HD_XC("xmlns"), HD_XC(xml_ns)) < 0) ||
 	    xmlTextWriterWriteAttribute(w, HD_XC("xmlns:i"), HD_XC(HD_XSI_NS)) < 0)
 		goto out;
 	if (hd_xml_write_members(w, doc, 0) < 0 || xmlTextWriterEndElement(w) < 0 ||

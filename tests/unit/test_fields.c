@@ -732,6 +732,41 @@ test_refuse(void)
 	CHECK(strlen(why.message) == sizeof(why.message) - 1);
 }
 
+/* ARRAY: an array of 0..max items in JSON; in XML one element is an array of one and
+ * an empty element an empty array; anything else is the wrong type. */
+static void
+test_array(void)
+{
+	static const struct hd_field fields[] = {
+		{ "list", HD_FT_ARRAY, 0, 0, 2, NULL },
+	};
+	static const struct hd_fieldset fs = { fields, 1, NULL };
+	static const struct row rows[] = {
+		{ "{\"list\":[]}", false, HD_P_NONE, NULL },
+		{ "{\"list\":[{\"a\":1},\"x\"]}", false, HD_P_NONE, NULL },
+		{ "{\"list\":[1,2,3]}", false, HD_P_OUT_OF_RANGE, "list" },
+		{ "{\"list\":{\"a\":1}}", false, HD_P_INVALID_TYPE, "list" },
+		{ "{\"list\":\"x\"}", false, HD_P_INVALID_TYPE, "list" },
+		{ "{\"list\":[\"a\\u0000b\"]}", false, HD_P_INVALID_VALUE, "list" },
+		{ "{\"list\":{\"a\":\"1\"}}", true, HD_P_NONE, NULL },
+		{ "{\"list\":\"\"}", true, HD_P_NONE, NULL },
+		{ "{\"list\":[\"1\",\"2\",\"3\"]}", true, HD_P_OUT_OF_RANGE, "list" },
+	};
+	struct hd_value v[1];
+	struct hd_refusal why;
+	json_object *doc;
+
+	run_rows("array", &fs, rows, N(rows));
+	doc = json("{\"list\":{\"a\":\"1\"}}");
+	CHECK(hd_fields_validate(&fs, doc, true, v, &why) == HD_P_NONE);
+	CHECK(v[0].n == 1 && hd_value_at(&v[0], 0) == v[0].obj && hd_value_at(&v[0], 1) == NULL);
+	json_object_put(doc);
+	doc = json("{\"list\":[\"a\",\"b\"]}");
+	CHECK(hd_fields_validate(&fs, doc, false, v, &why) == HD_P_NONE);
+	CHECK(v[0].n == 2 && strcmp(json_object_get_string(hd_value_at(&v[0], 1)), "b") == 0);
+	json_object_put(doc);
+}
+
 int
 main(void)
 {
@@ -744,6 +779,7 @@ main(void)
 	test_string();
 	test_enum_time();
 	test_object();
+	test_array();
 	test_from_xml();
 	test_list_chars();
 	test_refuse();
