@@ -163,7 +163,10 @@ hd_metrics_open_file(const char *path, size_t capacity, struct hd_metrics *m)
 	err = HD_OK;
 out:
 	saved = errno;
-	close(fd);    /* also releases the lock; the mapping stays */
+	/* Unlocked by hand: the mapping keeps the open file, and with it a flock(),
+	 * after close(). */
+	flock(fd, LOCK_UN);
+	close(fd);
 	errno = saved;
 	return err;
 }
