@@ -733,7 +733,8 @@ def up(run_dir, program_dir, port):
     status, _ = http_get(f"{url}/health")
     print(f"""
 herald is running at {url}  (lighttpd; data in {stack.run_dir})
-GET /health answers {status}
+GET /health answers {status}; Prometheus metrics: {url}/metrics and, for the worker,
+{stack.worker_metrics_path} (docs/metrics.md)
 
   CompanyId        {values['HERALD_COMPANY_ID']}
   App id           {values['HERALD_APP_ID']}

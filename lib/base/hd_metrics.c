@@ -225,7 +225,8 @@ hd_metrics_key(enum hd_metric f, const char *const *labels, char *key)
 		if (labels == NULL || labels[i] == NULL)
 			return 0;
 		n = strlen(labels[i]) + 1;
-		if (n > HD_METRICS_KEY_MAX - used)
+		/* The key's last byte stays free: a reader's copy always ends in a NUL. */
+		if (n >= HD_METRICS_KEY_MAX - used)
 			return 0;
 		memcpy(key + used, labels[i], n);
 		used += n;
@@ -413,6 +414,7 @@ hd_metrics_read(struct hd_metrics_slot *s, enum hd_metric f, bool overflow,
 		memcpy(out->key, overflow_value, sizeof(overflow_value));
 		return;
 	}
+	/* A length no writer makes (a damaged file) reads as an empty key. */
 	memcpy(out->key, s->key, s->keylen < HD_METRICS_KEY_MAX ? s->keylen : 0);
 	for (size_t i = 0; i < hd_metric_families[f].nlabels; i++) {
 		out->label_at[i] = (unsigned short)at;

@@ -1,10 +1,13 @@
 """Prometheus metrics (docs/metrics.md): GET /metrics through each web server adds up
 every FastCGI process of every program (one shared table), the worker writes its own
 figures as a textfile-collector file, and the queue gauges agree with SQL."""
+import collections
 import concurrent.futures
+import copy
 import datetime
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import herald_stack
@@ -253,3 +256,43 @@ def test_database_outage_shows_as_down_errors_and_reconnects(ctx):
         return value(scrape(ctx), "herald_db_reconnects_total", program="herald-ops") > \
             value(before, "herald_db_reconnects_total", program="herald-ops")
     herald_stack.wait_for(reconnected, 30, "a reconnect to be counted")
+
+
+@timeout(120)
+def test_programs_that_cannot_open_the_metrics_file_serve_and_say_so_once(ctx):
+    unusable = ctx.stack.run_dir / "no-such-directory" / "metrics"
+    name = f"{ctx.server}-nometrics"
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = Path(tmp) / "herald.conf"
+        conf.write_text(re.sub(r"(?m)^metrics_file = .*$", f"metrics_file = {unusable}",
+                               ctx.stack.config_path.read_text()))
+        other = copy.copy(ctx.stack)  # the same stack, with this configuration
+        other.config_path = conf
+        start = other.start_lighttpd if ctx.server == "lighttpd" else other.start_apache
+        try:
+            server = ctx.on(start(name=name))
+            logs = ctx.stack.run_dir / name
+            programs = {f"herald-{Path(p).stem}" for p in herald_stack.PROGRAMS.values()}
+
+            def said():
+                """{(program, pid): how many times} it logged that it has no metrics."""
+                found = collections.Counter()
+                for log in list(logs.glob("*.out")) + list(logs.glob("*.log")):
+                    for m in re.finditer(r"(herald-[a-z]+)\[(\d+)\] warn: metrics file "
+                                         + re.escape(str(unusable)) + r" unusable",
+                                         log.read_text(errors="replace")):
+                        found[m.groups()] += 1
+                return found
+            herald_stack.wait_for(lambda: {p for p, _ in said()} == programs, 30,
+                                  "every program to log that it has no metrics")
+            for _ in range(3):
+                assert server.request("GET", "/health")[0] == 200
+            status, headers, body = server.request("GET", "/metrics")
+            assert status == 200, (status, body[:300])
+            samples, _ = parse(body.decode("utf-8"))
+            assert value(samples, "herald_database_up") == 1
+            assert not any(n.startswith("herald_http_request") for n, _ in samples), samples
+            assert set(said().values()) == {1}, said()
+            assert not unusable.parent.exists()
+        finally:
+            ctx.stack.stop_server(name)

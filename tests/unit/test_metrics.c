@@ -185,6 +185,39 @@ test_key_too_long_overflows(void)
 	hd_metrics_close(m);
 }
 
+/* A key (the label values, each with its NUL) takes at most HD_METRICS_KEY_MAX - 1
+ * bytes: "p", the route, "GET" and "200" take the route's length and 11 more. */
+static void
+test_key_length_bound(void)
+{
+	static const struct { size_t route_len; bool named; } rows[] = {
+		{ 1, true }, { HD_METRICS_KEY_MAX - 12, true }, { HD_METRICS_KEY_MAX - 11, false },
+		{ HD_METRICS_KEY_MAX, false },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char route[HD_METRICS_KEY_MAX + 1];
+		const char *labels[] = { "p", route, "GET", "200" };
+		struct hd_metrics_series *s = NULL;
+		struct hd_metrics *m;
+		size_t n = 0;
+
+		memset(route, 'r', rows[i].route_len);
+		route[rows[i].route_len] = '\0';
+		CHECK(hd_metrics_open(NULL, 16, &m) == HD_OK);
+		if (m == NULL)
+			return;
+		hd_metrics_observe(m, HD_M_REQUESTS, labels, 1);
+		CHECK(hd_metrics_snapshot(m, &s, &n) == HD_OK);
+		CHECK_MSG(n == 1 && (strcmp(hd_metrics_label(&s[0], 1), route) == 0) ==
+		    rows[i].named, "row %zu", i);
+		if (n == 1 && rows[i].named)
+			CHECK_MSG(strcmp(hd_metrics_label(&s[0], 3), "200") == 0, "row %zu", i);
+		hd_metrics_snapshot_free(s);
+		hd_metrics_close(m);
+	}
+}
+
 static void
 test_counts_outlive_the_process_and_keep_the_files_capacity(void)
 {
@@ -324,6 +357,7 @@ main(void)
 	test_processes_sum_exactly();
 	test_full_table_overflows_without_losing_counts();
 	test_key_too_long_overflows();
+	test_key_length_bound();
 	test_counts_outlive_the_process_and_keep_the_files_capacity();
 	test_a_file_that_is_not_a_table_is_refused();
 	test_escape();
