@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import herald_stack
+import test_webpush_send as wps
 from delivery import add_device, fresh_fixture, push, set_credentials, wait_states, worker
 from hd import timeout
 
@@ -181,6 +182,23 @@ def test_queue_gauges_agree_with_sql(ctx):
     assert int(age_before) / 1e6 - 0.001 <= age <= int(age_after) / 1e6 + 0.001, \
         (age_before, age, age_after)
     assert age > 0
+
+
+def test_inline_deliveries_of_a_web_program_count_in_the_shared_file(ctx):
+    f = wps.fixture(ctx)
+    targets = wps.clients(ctx, f, 5)
+    before = scrape(ctx)
+    doc = wps.sent(ctx, f.keys["secret"], wps.note(
+        target_registration_ids=[t["reg"] for t in targets]))
+    assert doc["status"] == "completed" and doc["successful_sends"] == 5, doc
+    after = scrape(ctx)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+    assert delta("herald_deliveries_total", provider="webpush", outcome="delivered") == 5
+    assert delta("herald_provider_request_duration_seconds_count", provider="webpush") == 5
+    assert delta("herald_http_request_duration_seconds_count", program="herald-webpush",
+                 route="/v2/push/send", method="POST", status="200") == 1
 
 
 @timeout(120)
