@@ -461,6 +461,10 @@ class Stack:
         self.processes = Processes(self.run_dir)
         self.db = MariaDB(self.run_dir, self.processes)
         self.config_path = self.run_dir / "herald.conf"
+        # The table every FastCGI process of the stack counts into, and the worker's
+        # textfile-collector file (docs/metrics.md).
+        self.metrics_path = self.run_dir / "metrics"
+        self.worker_metrics_path = self.run_dir / "herald-worker.prom"
         self.sanitizer_logs = sanitizer_logs
 
     def __enter__(self):
@@ -476,7 +480,8 @@ class Stack:
     def write_config(self, **settings):
         """Write herald.conf for this stack; settings add or override keys."""
         values = {"db_socket": self.db.socket, "db_name": DB_NAME, "db_user": DB_USER,
-                  "log_level": "info", **settings}
+                  "log_level": "info", "metrics_file": self.metrics_path,
+                  "worker_metrics_file": self.worker_metrics_path, **settings}
         lines = ["# herald configuration of the private stack in this directory,",
                  "# written by tools/herald_stack.py. Keys: docs/web-servers.md."]
         lines += [f"{k} = {v}" for k, v in values.items()]
@@ -745,7 +750,8 @@ def up(run_dir, program_dir, port):
     status, _ = http_get(f"{url}/health")
     print(f"""
 herald is running at {url}  (lighttpd; data in {stack.run_dir})
-GET /health answers {status}
+GET /health answers {status}; Prometheus metrics: {url}/metrics and, for the worker,
+{stack.worker_metrics_path} (docs/metrics.md)
 
   CompanyId        {values['HERALD_COMPANY_ID']}
   App id           {values['HERALD_APP_ID']}

@@ -28,6 +28,8 @@
 #include "hd_db.h"
 #include "hd_deliver.h"
 #include "hd_log.h"
+#include "hd_metrics.h"
+#include "hd_metrics_text.h"
 #include "hd_text.h"
 #include "hd_time.h"
 
@@ -165,6 +167,26 @@ log_stats(const struct worker *w, const char *when)
 	    s.max_in_flight);
 }
 
+/* Rewrites the textfile-collector file, if one is configured; a failure is logged
+ * once until a write succeeds again. */
+static void
+write_metrics(const struct worker *w)
+{
+	static bool failing;
+
+	if (w->cfg.worker_metrics_file == NULL)
+		return;
+	hd_metrics_gauge(HD_M_IN_FLIGHT, NULL, (int64_t)hd_deliverer_in_flight(w->deliverer));
+	if (hd_metrics_text_write_file(hd_metrics_process(), w->cfg.worker_metrics_file) != HD_OK) {
+		if (!failing)
+			hd_log_warn("cannot write %s: %s", w->cfg.worker_metrics_file,
+			    strerror(errno));
+		failing = true;
+		return;
+	}
+	failing = false;
+}
+
 /* Finishes in-flight work: bounded by one request's timeout and a margin. */
 static void
 worker_drain(struct worker *w)
@@ -187,7 +209,7 @@ static void
 worker_loop(struct worker **wp, const char *log_path)
 {
 	struct worker *w = *wp;
-	int64_t next_stats = hd_now_usec() + STATS_EVERY_US, next_backlog = 0;
+	int64_t next_stats = hd_now_usec() + STATS_EVERY_US, next_backlog = 0, next_metrics = 0;
 
 	while (!stop_requested) {
 		size_t room, claimed = 0, in_flight = hd_deliverer_in_flight(w->deliverer);
@@ -235,12 +257,18 @@ worker_loop(struct worker **wp, const char *log_path)
 				hd_log_warn("measuring the queue backlog failed: %s", hd_strerror(rc));
 			next_backlog = hd_now_usec() + BACKLOG_EVERY_US;
 		}
+		if (hd_now_usec() >= next_metrics) {
+			write_metrics(w);
+			next_metrics = hd_now_usec() +
+			    (int64_t)w->cfg.worker_metrics_every_s * HD_USEC_PER_SEC;
+		}
 		if (hd_now_usec() >= next_stats) {
 			log_stats(w, "so far");
 			next_stats = hd_now_usec() + STATS_EVERY_US;
 		}
 	}
 	worker_drain(w);
+	write_metrics(w);
 	log_stats(w, "stopping");
 }
 
@@ -295,15 +323,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "herald-worker: cannot open %s: %s\n", log_path, strerror(errno));
 		return 1;
 	}
-	if (install_signals() != 0 || (w = worker_open()) == NULL)
+	/* The worker's own figures, kept in this process and written out as a textfile
+	 * (docs/metrics.md); they span configuration reloads. */
+	hd_metrics_setup(NULL, "herald-worker");
+	if (install_signals() != 0 || (w = worker_open()) == NULL) {
+		hd_metrics_teardown();
 		return 1;
+	}
 	if (message_id != 0) {
 		rc = deliver_one(w, message_id, (int)wait_ms);
 		worker_close(w);
+		hd_metrics_teardown();
 		return rc;
 	}
 	hd_log_info("started");
 	worker_loop(&w, log_path);
 	worker_close(w);
+	hd_metrics_teardown();
 	return 0;
 }

@@ -11,6 +11,9 @@
 #ifndef HD_SYSCONFDIR
 #define HD_SYSCONFDIR "/etc"
 #endif
+#ifndef HD_LOCALSTATEDIR
+#define HD_LOCALSTATEDIR "/var"
+#endif
 
 #define HD_CONFIG_MAX_BYTES (64 * 1024)
 #define HD_SECRET_FILE_MAX (4 * 1024)
@@ -58,6 +61,9 @@ static const struct hd_ckey hd_ckeys[] = {
 	{ "worker_connections", HD_C_UINT, HD_OFF(worker_connections), 1, 64 },
 	{ "audience_max_body_bytes", HD_C_SIZE, HD_OFF(audience_max_body_bytes), 1024,
 	  64 * 1024 * 1024 },
+	{ "metrics_file", HD_C_STR, HD_OFF(metrics_file), 0, 0 },
+	{ "worker_metrics_file", HD_C_STR, HD_OFF(worker_metrics_file), 0, 0 },
+	{ "worker_metrics_every_s", HD_C_UINT, HD_OFF(worker_metrics_every_s), 1, 3600 },
 };
 
 void
@@ -80,6 +86,7 @@ hd_config_defaults(struct hd_config *cfg)
 	cfg->worker_streams = 400;
 	cfg->worker_connections = 4;
 	cfg->audience_max_body_bytes = 1024 * 1024;
+	cfg->worker_metrics_every_s = 5;
 }
 
 void
@@ -103,6 +110,15 @@ hd_config_free(struct hd_config *cfg)
 	free(cfg->provider_connect_to);
 	cfg->apns_url = cfg->apns_sandbox_url = cfg->fcm_url = cfg->fcm_token_url = NULL;
 	cfg->wns_token_url = cfg->ca_bundle = cfg->provider_connect_to = NULL;
+	free(cfg->metrics_file);
+	free(cfg->worker_metrics_file);
+	cfg->metrics_file = cfg->worker_metrics_file = NULL;
+}
+
+const char *
+hd_config_metrics_file(const struct hd_config *cfg)
+{
+	return cfg->metrics_file ? cfg->metrics_file : HD_LOCALSTATEDIR "/lib/herald/metrics";
 }
 
 const char *

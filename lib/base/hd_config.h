@@ -54,6 +54,13 @@ struct hd_config {
 	unsigned worker_connections;   /* connections per provider host */
 	/* The audience dialect's body bound: 1000 elements with several identifiers each. */
 	size_t audience_max_body_bytes;
+
+	/* Metrics (docs/metrics.md): the table the FastCGI processes of a host share
+	 * (NULL: hd_config_metrics_file()'s default), and the worker's textfile-collector
+	 * file (NULL: none), rewritten every worker_metrics_every_s seconds. */
+	char *metrics_file;
+	char *worker_metrics_file;
+	unsigned worker_metrics_every_s;
 };
 
 /* Fills cfg with defaults. Allocates nothing. */
@@ -67,6 +74,8 @@ enum hd_err hd_config_load(struct hd_config *cfg, const char *path, char *err,
     size_t errlen);
 /* The configuration file's path: $HERALD_CONFIG or the compiled-in default. */
 const char *hd_config_path(void);
+/* The shared metrics table's path: metrics_file, else LOCALSTATEDIR/lib/herald/metrics. */
+const char *hd_config_metrics_file(const struct hd_config *cfg);
 /* Frees the strings the config owns. */
 void hd_config_free(struct hd_config *cfg);
 

@@ -10,6 +10,7 @@
 
 #include "hd_db.h"
 #include "hd_log.h"
+#include "hd_metrics.h"
 #include "hd_time.h"
 
 #define HD_DB_MAX_STMTS 64
@@ -30,6 +31,7 @@ struct hd_db {
 	unsigned last_errno;      /* of the last failure, to tell if a retry is safe */
 	int64_t retry_at_ns;      /* after a slow failed connect, no new attempt before this */
 	bool in_txn;
+	bool connected_once;      /* a later connect is a reconnect (metrics) */
 	unsigned stmts_this_request;
 	MYSQL_STMT *active;       /* statement whose result is being fetched */
 	struct hd_dbc *active_cols;
@@ -143,6 +145,16 @@ hd_db_not_sent(unsigned code)
 	return i != SIZE_MAX && hd_db_errors[i].not_sent;
 }
 
+/* Counts a failure in the process's metrics, by what herald made of it. */
+static void
+hd_db_count_error(enum hd_err err)
+{
+	const char *labels[] = { hd_metrics_program(), err == HD_ERR_DB_UNAVAILABLE ?
+	    "unavailable" : err == HD_ERR_DB_RETRY ? "retry" : "error" };
+
+	hd_metrics_count(HD_M_DB_ERRORS, labels, 1);
+}
+
 static int64_t
 hd_db_monotonic_ns(void)
 {
@@ -191,8 +203,15 @@ hd_db_connect(struct hd_db *db)
 		db->conn = NULL;
 		if (hd_db_monotonic_ns() - started >= HD_DB_CONNECT_SLOW_NS)
 			db->retry_at_ns = hd_db_monotonic_ns() + HD_DB_CONNECT_BACKOFF_NS;
+		hd_db_count_error(HD_ERR_DB_UNAVAILABLE);
 		return HD_ERR_DB_UNAVAILABLE;
 	}
+	if (db->connected_once) {
+		const char *labels[] = { hd_metrics_program() };
+
+		hd_metrics_count(HD_M_DB_RECONNECTS, labels, 1);
+	}
+	db->connected_once = true;
 	return HD_OK;
 }
 
@@ -228,6 +247,7 @@ hd_db_fail(struct hd_db *db, unsigned code, const char *msg, const char *sql)
 	enum hd_err err = hd_db_classify(code);
 
 	db->last_errno = code;
+	hd_db_count_error(err);
 	if (err == HD_ERR_DB || err == HD_ERR_INTERNAL)
 		hd_log_error("database error %u: %s (in: %.80s)", code, msg, sql);
 	else if (err == HD_ERR_DB_UNAVAILABLE)

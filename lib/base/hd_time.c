@@ -121,6 +121,15 @@ hd_now_usec(void)
 	return (int64_t)ts.tv_sec * HD_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
+int64_t
+hd_monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * HD_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
 void
 hd_time_split(int64_t usec, struct hd_tm *out)
 {

@@ -18,6 +18,8 @@ int64_t hd_days_from_civil(int64_t y, int m, int d);
 
 /* Now, by the real-time clock. */
 int64_t hd_now_usec(void);
+/* A monotonic clock in usec, for durations (it never jumps with the wall clock). */
+int64_t hd_monotonic_usec(void);
 /* Broken-down UTC fields of usec (for database DATETIME binding). */
 struct hd_tm {
 	int year, month, day, hour, minute, second;

@@ -10,6 +10,7 @@
 #include "hd_creds.h"
 #include "hd_deliver.h"
 #include "hd_log.h"
+#include "hd_metrics.h"
 #include "hd_random.h"
 #include "hd_time.h"
 
@@ -44,6 +45,7 @@ struct hd_item {
 	struct hd_device_target dev;
 	struct hd_outcome out;
 	bool in_flight;
+	int64_t sent_us;          /* monotonic: when its request started (metrics) */
 	char state[16];           /* the state the database recorded */
 	struct hd_item *next;     /* in the finished list */
 };
@@ -163,6 +165,12 @@ hd_on_answer(void *arg, const struct hd_http_response *resp)
 	it->in_flight = false;
 	d->in_flight--;
 	memset(&it->out, 0, sizeof(it->out));
+	if (!d->aborting) {
+		const char *labels[] = { it->provider->name };
+
+		hd_metrics_time(HD_M_PROVIDER_LATENCY, labels,
+		    (uint64_t)(hd_monotonic_usec() - it->sent_us));
+	}
 	if (d->aborting) {
 		it->out.kind = HD_OUTCOME_RETRY;
 		it->out.retry_at = hd_now_usec();
@@ -276,6 +284,7 @@ hd_item_start(struct hd_deliverer *d, struct hd_item *it)
 	rc = it->provider->build(&d->ctx, d->state[it->dev.platform], it->creds, &it->n,
 	    &it->dev, &req, &it->out);
 	if (rc == HD_BUILD_READY) {
+		it->sent_us = hd_monotonic_usec();
 		it->in_flight = true;
 		d->in_flight++;
 		if (hd_engine_submit(d->engine, &req, hd_on_answer, it) == HD_OK)
@@ -404,6 +413,21 @@ hd_count_state(struct hd_deliver_counts *c, const char *state)
 		c->lost++;
 	else
 		c->rejected++;
+}
+
+/* Counts a recorded outcome in the process's metrics; the label is one of a fixed
+ * set whatever the database said. */
+static void
+hd_count_metric(const struct hd_item *it)
+{
+	static const char *const outcomes[] = { "delivered", "queued", "gone", "rejected",
+		"expired", "lost" };
+	const char *labels[] = { it->provider ? it->provider->name : "none", "other" };
+
+	for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+		if (strcmp(it->state, outcomes[i]) == 0)
+			labels[1] = outcomes[i];
+	hd_metrics_count(HD_M_DELIVERIES, labels, 1);
 }
 
 static enum hd_err
@@ -538,6 +562,7 @@ hd_record(struct hd_deliverer *d)
 	for (it = d->finished; it; it = next) {
 		next = it->next;
 		hd_count_state(&d->counts, it->state);
+		hd_count_metric(it);
 		if (d->call_counts)
 			hd_count_state(d->call_counts, it->state);
 		hd_log_debug("delivery %llu attempt %lld: %s (%s %d %s)",

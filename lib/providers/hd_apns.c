@@ -31,6 +31,7 @@
 
 #include <json-c/json.h>
 
+#include "hd_metrics.h"
 #include "hd_provider.h"
 #include "hd_time.h"
 
@@ -394,8 +395,10 @@ apns_bearer(struct hd_provider_ctx *ctx, struct apns_state *st,
 		params[3] = HD_DBP_STR(candidate);
 		params[4] = HD_DBP_TIME(iat);
 		params[5] = HD_DBP_I64(min_age);
-		if ((err = hd_db_call(ctx->db, SQL_SHARE_TOKEN, params, 6, cols, 2,
-		    &found)) != HD_OK)
+		err = hd_db_call(ctx->db, SQL_SHARE_TOKEN, params, 6, cols, 2, &found);
+		hd_metrics_count(HD_M_TOKEN_REFRESHES,
+		    (const char *const[]){ "apns", err == HD_OK ? "ok" : "failed" }, 1);
+		if (err != HD_OK)
 			goto out;
 		if (!found || cols[0].is_null || cols[1].is_null || !apns_jwt_ok(shared)) {
 			err = HD_ERR_DB;

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "hd_log.h"
+#include "hd_metrics.h"
 #include "hd_oauth.h"
 #include "hd_text.h"
 #include "hd_time.h"
@@ -253,8 +254,10 @@ hd_oauth_token(struct hd_oauth *c, struct hd_provider_ctx *ctx, uint64_t app_id,
 		return HD_ERR_IO;
 	if (ctx->post == NULL)
 		return HD_ERR_INTERNAL;
-	if ((err = hd_oauth_fetch(p, ctx, url, form_fn, form_arg, now, e, why,
-	    sizeof(why))) != HD_OK) {
+	err = hd_oauth_fetch(p, ctx, url, form_fn, form_arg, now, e, why, sizeof(why));
+	hd_metrics_count(HD_M_TOKEN_REFRESHES,
+	    (const char *const[]){ p->provider, err == HD_OK ? "ok" : "failed" }, 1);
+	if (err != HD_OK) {
 		e->hold_until = now + p->hold_s * HD_USEC_PER_SEC;
 		if (!e->failing)
 			hd_log_warn("%s: no access token for app %" PRIu64 ": %s", p->provider,

@@ -66,6 +66,13 @@ hd_answer(struct hd_call *call, int status, json_object *doc)
 	call->answer = doc;
 }
 
+void
+hd_answer_text(struct hd_call *call, int status, const char *content_type)
+{
+	hd_answer(call, status, NULL);
+	call->reply->content_type = content_type;
+}
+
 enum hd_err
 hd_answer_header(struct hd_call *call, const char *name, const char *value)
 {

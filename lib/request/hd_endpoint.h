@@ -129,6 +129,10 @@ struct hd_call {
 /* Sets the answer: status and document (ownership passes to the pipeline). A NULL doc
  * answers with no body (204). */
 void hd_answer(struct hd_call *call, int status, json_object *doc);
+/* Sets the answer to the body the handler wrote into call->reply->body itself, for
+ * answers that are neither JSON nor XML (the Prometheus page); content_type must be
+ * static text. */
+void hd_answer_text(struct hd_call *call, int status, const char *content_type);
 /* Adds a header line to the answer (name and value must be trusted text). */
 enum hd_err hd_answer_header(struct hd_call *call, const char *name, const char *value);
 struct hd_send_result;

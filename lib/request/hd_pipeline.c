@@ -218,6 +218,7 @@ hd_pipeline_run(struct hd_ctx *ctx, const struct hd_program *prog,
 
 	ep = hd_route(prog, &call);
 	call.ep = ep;
+	reply->route = ep ? ep->path : NULL;
 	if (ep)
 		d = ep->dialect;
 	hd_negotiate(&call, d);

@@ -31,6 +31,7 @@ struct hd_request {
 struct hd_reply {
 	int status;
 	const char *content_type;
+	const char *route;       /* the matched endpoint's path template, or NULL */
 	struct hd_buf headers;
 	struct hd_buf body;
 };

@@ -14,8 +14,11 @@
 #include "hd_deliver.h"
 #include "hd_endpoint.h"
 #include "hd_log.h"
+#include "hd_metrics.h"
+#include "hd_metrics_http.h"
 
 #include "hd_text.h"
+#include "hd_time.h"
 
 /* Seconds between deletions of stale rate-limit rows, per request thread of a program
  * that does not batch its sends. */
@@ -130,6 +133,7 @@ hd_thread_main(void *arg)
 	for (;;) {
 		struct hd_request req;
 		struct hd_reply reply;
+		int64_t started;
 		int accepted;
 
 		pthread_mutex_lock(&srv->accept_lock);
@@ -141,6 +145,7 @@ hd_thread_main(void *arg)
 		if (accepted < 0)
 			break;
 
+		started = hd_monotonic_usec();
 		hd_reply_init(&reply);
 		if (hd_request_init(&req, th->fr.envp) != HD_OK) {
 			reply.status = 500;
@@ -151,6 +156,8 @@ hd_thread_main(void *arg)
 			hd_pipeline_run(ctx, srv->prog, &req, &reply);
 		}
 		hd_write_reply(&th->fr, &req, &reply);
+		hd_metrics_http_request(srv->prog->name, reply.route, req.method, reply.status,
+		    (uint64_t)(hd_monotonic_usec() - started));
 		hd_reply_free(&reply);
 		hd_request_free(&req);
 		FCGX_Finish_r(&th->fr);
@@ -207,6 +214,7 @@ hd_serve(const struct hd_program *prog)
 		return 1;
 	}
 	hd_log_setup(prog->name, cfg.log_level);
+	hd_metrics_setup(hd_config_metrics_file(&cfg), prog->name);
 	hd_doc_init();
 	if (hd_program_has(prog, HD_EP_BATCHED | HD_EP_DELIVERS)) {
 		nthreads = cfg.send_threads;
@@ -266,6 +274,7 @@ out_lock:
 	pthread_mutex_destroy(&srv.accept_lock);
 out:
 	hd_batch_stop(srv.batch);
+	hd_metrics_teardown();
 	hd_config_free(&cfg);
 	return rc;
 }

@@ -123,7 +123,7 @@ def echo(ctx, base, method, path, body=b"", headers=None):
 def test_servers_route_each_path_to_its_program_with_cgi_variables(ctx):
     routes = [("/developer/push", "developer.fcgi"), ("/api/v2/push?format=json", "legacy.fcgi"),
               ("/devices", "devices.fcgi"), ("/devices/0123abcd?x=%2F", "devices.fcgi"),
-              ("/health", "ops.fcgi")]
+              ("/health", "ops.fcgi"), ("/metrics", "ops.fcgi")]
     body = b'{"hello": "world"}'
     with echo_server(ctx) as base:
         for path, program in routes:
