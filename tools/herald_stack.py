@@ -657,8 +657,9 @@ class Stack:
         if not os.access(program, os.X_OK):
             raise StackError(f"not built: {program}")
         log = self.run_dir / f"{name}.log"
-        def starts():
-            return tail(log, 10**6).count(" info: started")
+        def starts():  # in either log_format
+            text = tail(log, 10**6)
+            return text.count(" info: started") + text.count('"level":"info","msg":"started"')
         before = starts()
         env = self.program_env()
         if config:

@@ -187,8 +187,10 @@ hd_pipeline_run(struct hd_ctx *ctx, const struct hd_program *prog,
 	hd_db_request_start(ctx->db);
 
 	ep = hd_route(prog, &call);
-	if (ep)
+	if (ep) {
 		d = ep->dialect;
+		reply->route = ep->path;
+	}
 	hd_negotiate(&call, d);
 	if (ep != NULL && (ep->flags & HD_EP_BATCHED) && !(ep->flags & HD_EP_CORS) && ctx->batch)
 		p = hd_pipeline_batched(&call, ep);
