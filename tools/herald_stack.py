@@ -498,7 +498,7 @@ class Stack:
         values = {"db_socket": self.db.socket, "db_name": DB_NAME, "db_user": DB_USER,
                   "log_level": "info", **settings}
         lines = ["# herald configuration of the private stack in this directory,",
-                 "# written by tools/herald_stack.py. Keys: docs/web-servers.md."]
+                 "# written by tools/herald_stack.py. Keys: herald.conf(5), man/herald.conf.5."]
         lines += [f"{k} = {v}" for k, v in values.items()]
         self.config_path.write_text("\n".join(lines) + "\n")
 
