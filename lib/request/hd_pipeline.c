@@ -42,15 +42,19 @@ static void
 hd_pipeline_refuse(struct hd_call *call, const struct hd_dialect *d)
 {
 	const struct hd_problem_info *info = hd_problem_info(call->why.problem);
+	/* The route, not the path as sent, and a refusal's code, not its message, which
+	 * may quote the request: a client may put anything in either, a key included.
+	 * The messages of server errors are herald's own. */
+	const char *route = call->reply->route ? call->reply->route : "-";
 
 	if (call->why.message[0] == '\0')
 		snprintf(call->why.message, sizeof(call->why.message), "%s", info->message);
 	if (info->status >= 500)
-		hd_log_warn("%s %s -> %d %s", hd_method_name(call->req->method),
-		    call->req->path, info->status, call->why.message);
+		hd_log_warn("%s %s -> %d %s", hd_method_name(call->req->method), route,
+		    info->status, call->why.message);
 	else
-		hd_log_debug("%s %s -> %d %s: %s", hd_method_name(call->req->method),
-		    call->req->path, info->status, info->code, call->why.message);
+		hd_log_debug("%s %s -> %d %s", hd_method_name(call->req->method), route,
+		    info->status, info->code);
 	hd_answer(call, info->status, d->error_doc(&call->why));
 	if (call->answer == NULL) {
 		call->status = 500;
