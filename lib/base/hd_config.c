@@ -64,6 +64,7 @@ static const struct hd_ckey hd_ckeys[] = {
 	HD_STR(ca_bundle),
 	HD_STR(provider_connect_to),
 	HD_NUM(delivery_timeout_s, 1, 300, 10),
+	HD_NUM(sync_wait_ms, 100, 60000, 5000),
 	HD_NUM(worker_batch, 1, 10000, 500),
 	HD_NUM(worker_lease_s, 5, 3600, 60),
 	HD_NUM(worker_max_attempts, 1, 100, 12),
