@@ -8,14 +8,20 @@ HERALD_PACKAGES=(build-essential autoconf automake libtool pkg-config
   python3-h2 python3-cryptography
   nodejs python3-requests golang-go)  # the webpush seed's examples run in the tests
 
-# install_packages: apt-get install whichever of HERALD_PACKAGES is missing.
+# What tools/herald-package-test needs besides HERALD_PACKAGES: building the Debian
+# package, checking it, and what it depends on.
+HERALD_DEB_PACKAGES=(debhelper lintian multiwatch adduser)
+
+# install_packages [PACKAGE...]: apt-get install whichever of the packages (default
+# HERALD_PACKAGES) is missing.
 install_packages() {
-  local missing=() p
+  local missing=() p wanted=("$@")
+  [ $# -gt 0 ] || wanted=("${HERALD_PACKAGES[@]}")
   if ! command -v dpkg-query >/dev/null; then
-    echo "not a Debian system: make sure these are installed: ${HERALD_PACKAGES[*]}" >&2
+    echo "not a Debian system: make sure these are installed: ${wanted[*]}" >&2
     return 0
   fi
-  for p in "${HERALD_PACKAGES[@]}"; do
+  for p in "${wanted[@]}"; do
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

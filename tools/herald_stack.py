@@ -12,8 +12,12 @@ Everything lives under the run directory:
 
     mariadb/      data directory, socket, error log        (mode 0700)
     herald.conf   the configuration every program reads (HERALD_CONFIG)
-    lighttpd/     lighttpd.conf made from httpd-conf/lighttpd.conf.in, logs, sockets
-    apache/       apache.conf made from httpd-conf/apache.conf.in, logs, sockets
+    lighttpd/     lighttpd.conf made from httpd-conf/lighttpd.conf.in, logs, web/
+    apache/       apache.conf made from httpd-conf/apache.conf.in, logs, web/
+      web/        what the server's workers open by path: sockets, document root,
+                  runtime files (a link to a directory under /tmp when the run
+                  directory is too deep for unix sockets or, as root, out of reach
+                  of Apache's workers: Stack.web_dir)
     pids/         one file per process (group) started here, so that any later
                   `down` stops exactly those
     herald.env    the demo's URL and keys as shell assignments (`up` only)
@@ -170,20 +174,38 @@ def _owned(pid, marker):
     return marker in cmdline or cwd == marker
 
 
-def short_dir(path, web_user=False):
-    """Create and return path, a directory for unix sockets. When a socket in it would
-    pass the unix socket path limit, or (web_user, as root) Apache's workers could not
-    traverse its parents, path becomes a symlink to a fresh directory under /tmp, which
-    is returned instead."""
+def traversable(path, user):
+    """True if user may search every directory from / down to path (what opening a file
+    under path by name needs)."""
+    pw = pwd.getpwnam(user)
+    groups = {g.gr_gid for g in grp.getgrall() if user in g.gr_mem} | {pw.pw_gid}
+    for p in [Path(path).resolve(), *Path(path).resolve().parents]:
+        st = p.stat()
+        if st.st_uid == pw.pw_uid:
+            bit = 0o100
+        elif st.st_gid in groups:
+            bit = 0o010
+        else:
+            bit = 0o001
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def short_dir(path, longest="developer.sock", web_user=None):
+    """Create and return path, a directory for unix sockets (the longest of them named
+    longest, relative to path). When that socket would pass the unix socket path
+    limit, or web_user (a user name) could not traverse path's parents, path becomes
+    a symlink to a fresh directory under /tmp, which is returned instead: /tmp is
+    short and every user may search it."""
     path = Path(path)
-    parents = [path.parent.resolve(), *path.parent.resolve().parents]
-    reachable = not web_user or os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in parents)
-    if len(str(path)) + 20 <= SUN_PATH_MAX and reachable:
+    reachable = web_user is None or traversable(path.parent, web_user)
+    if len(str(path / longest)) <= SUN_PATH_MAX and reachable:
         path.mkdir(parents=True, exist_ok=True)
         return path
     if path.is_symlink() and Path(os.readlink(path)).is_dir():
         return Path(os.readlink(path))
-    target = Path(tempfile.mkdtemp(prefix="herald-"))
+    target = Path(tempfile.mkdtemp(prefix="herald-", dir="/tmp"))
     os.symlink(target, path)
     return target
 
@@ -483,7 +505,7 @@ class Stack:
                   "log_level": "info", "metrics_file": self.metrics_path,
                   "worker_metrics_file": self.worker_metrics_path, **settings}
         lines = ["# herald configuration of the private stack in this directory,",
-                 "# written by tools/herald_stack.py. Keys: docs/web-servers.md."]
+                 "# written by tools/herald_stack.py. Keys: herald.conf(5), man/herald.conf.5."]
         lines += [f"{k} = {v}" for k, v in values.items()]
         self.config_path.write_text("\n".join(lines) + "\n")
 
@@ -526,6 +548,27 @@ class Stack:
                 break
         raise StackError(f"{name} did not start:\n{logs}")
 
+    def web_dir(self, name, web_user):
+        """Create, empty, and return the directory of what web server name's workers open
+        by path once they run: the FastCGI sockets (sock/), the document root (www/)
+        and the runtime files (run/). It is run_dir/<name>/web, or the directory under
+        /tmp that this links to when a socket path would be too long or web_user (the
+        user the workers switch to, None when they keep ours) could not traverse the
+        run directory, as in a clone under `mktemp -d`. web_user gets group search
+        permission on it and on sock/; nobody else gets any."""
+        link = self.run_dir / name / "web"
+        remove_dir(link)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        web = short_dir(link, longest="sock/developer.sock", web_user=web_user)
+        subdirs = [web / "sock", web / "www", web / "run"]
+        for d in subdirs:
+            d.mkdir()
+        for d in [web, *subdirs]:
+            if web_user:
+                os.chown(d, os.getuid(), pwd.getpwnam(web_user).pw_gid)
+            d.chmod(0o750 if web_user else 0o700)
+        return web
+
     def start_lighttpd(self, port=None, program_dir=None, name="lighttpd", extra=None):
         """Start lighttpd (which spawns the programs); return its base URL. extra: a
         template (a path) with more configuration, filled in like the main one and
@@ -533,14 +576,12 @@ class Stack:
         program_dir = Path(program_dir or self.program_dir)
         self._check_programs(program_dir)
         sdir = self.run_dir / name
-        remove_dir(sdir / "sock")
-        (sdir / "www").mkdir(parents=True, exist_ok=True)
-        sockets = short_dir(sdir / "sock")
-        sockets.chmod(0o700)
+        web = self.web_dir(name, web_user=None)
+        sockets = web / "sock"
 
         def start(chosen):
             conf = sdir / "lighttpd.conf"
-            values = {"PORT": chosen, "RUN_DIR": sdir, "SOCKET_DIR": sockets,
+            values = {"PORT": chosen, "RUN_DIR": sdir, "WEB_DIR": web, "SOCKET_DIR": sockets,
                       "PROGRAM_DIR": program_dir, "HERALD_CONFIG": self.config_path,
                       "PROCS": PROCS_PER_PROGRAM}
             text = fill_template("lighttpd.conf.in", values)
@@ -595,22 +636,18 @@ class Stack:
         program_dir = Path(program_dir or self.program_dir)
         self._check_programs(program_dir)
         sdir = self.run_dir / name
-        remove_dir(sdir / "sock")
-        (sdir / "www").mkdir(parents=True, exist_ok=True)
-        sockets = short_dir(sdir / "sock", web_user=True)
         if os.geteuid() == 0:
             user, group = WEB_USER, WEB_USER
-            os.chown(sockets, 0, grp.getgrnam(WEB_USER).gr_gid)
-            sockets.chmod(0o750)
         else:
             user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
-            sockets.chmod(0o700)
+        web = self.web_dir(name, web_user=user if os.geteuid() == 0 else None)
+        sockets = web / "sock"
         self.spawn_programs(name, program_dir, sockets)
 
         def start(chosen):
             conf = sdir / "apache.conf"
             conf.write_text(fill_template("apache.conf.in", {
-                "PORT": chosen, "RUN_DIR": sdir, "SOCKET_DIR": sockets,
+                "PORT": chosen, "RUN_DIR": sdir, "WEB_DIR": web, "SOCKET_DIR": sockets,
                 "MODULE_DIR": APACHE_MODULE_DIR, "USER": user, "GROUP": group}))
             check = subprocess.run(["apache2", "-t", "-f", str(conf)], capture_output=True,
                                    text=True, timeout=30)
@@ -627,8 +664,9 @@ class Stack:
         if not os.access(program, os.X_OK):
             raise StackError(f"not built: {program}")
         log = self.run_dir / f"{name}.log"
-        def starts():
-            return tail(log, 10**6).count(" info: started")
+        def starts():  # in either log_format
+            text = tail(log, 10**6)
+            return text.count(" info: started") + text.count('"level":"info","msg":"started"')
         before = starts()
         env = self.program_env()
         if config:
@@ -649,7 +687,7 @@ class Stack:
         """Stop web server name and, for Apache, its spawn-fcgi programs."""
         for proc in [name] + [f"{name}-{p}" for p in PROGRAMS]:
             self.processes.stop(proc)
-        remove_dir(self.run_dir / name / "sock")
+        remove_dir(self.run_dir / name / "web")
 
     def stop(self):
         """Stop everything started under run_dir (by this or an earlier process)."""
@@ -658,8 +696,8 @@ class Stack:
             if name != "mariadb":
                 self.processes.stop(name)
         for name in names:
-            if name != "mariadb" and (self.run_dir / name / "sock").is_symlink():
-                remove_dir(self.run_dir / name / "sock")
+            if name != "mariadb" and (self.run_dir / name / "web").is_symlink():
+                remove_dir(self.run_dir / name / "web")
         self.db.stop()
         remove_dir(self.db.dir / "sock")
 

@@ -16,6 +16,7 @@
  * dies is claimed again when the lease ends.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,7 +39,11 @@
 #define IDLE_WAIT_MS 200
 /* How long a busy worker drives its transfers between claims and records. */
 #define BUSY_WAIT_MS 20
+/* The "so far" status line: at most this often while its figures change, and this
+ * often while they do not (an idle worker says it is alive, not the same line every
+ * few seconds). */
 #define STATS_EVERY_US (10 * HD_USEC_PER_SEC)
+#define STATS_IDLE_EVERY_US (600 * HD_USEC_PER_SEC)
 /* How often the queue backlog is measured for the send path's overload check. */
 #define BACKLOG_EVERY_US HD_USEC_PER_SEC
 
@@ -146,25 +151,55 @@ worker_open(void)
 		return NULL;
 	}
 	hd_log_setup("herald-worker", w->cfg.log_level);
+	hd_log_set_format(w->cfg.log_format);
 	return w;
 }
 
-static void
-log_stats(const struct worker *w, const char *when)
-{
+/* What the status line reports. */
+struct stats {
 	struct hd_deliver_counts c;
 	struct hd_engine_stats s;
+	size_t in_flight;
+};
 
-	hd_deliverer_counts(w->deliverer, &c);
-	hd_deliverer_engine_stats(w->deliverer, &s);
+static void
+stats_read(const struct worker *w, struct stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	hd_deliverer_counts(w->deliverer, &st->c);
+	hd_deliverer_engine_stats(w->deliverer, &st->s);
+	st->in_flight = hd_deliverer_in_flight(w->deliverer);
+}
+
+static bool
+stats_equal(const struct stats *a, const struct stats *b)
+{
+	return memcmp(&a->c, &b->c, sizeof(a->c)) == 0 && a->in_flight == b->in_flight &&
+	    a->s.requests == b->s.requests && a->s.connections == b->s.connections &&
+	    a->s.max_in_flight == b->s.max_in_flight;
+}
+
+static void
+log_stats(const struct stats *st, const char *when)
+{
 	hd_log_info("%s: delivered %llu, retrying %llu, gone %llu, rejected %llu, "
 	    "expired %llu, lost %llu; in flight %zu; %llu requests on %llu connections, "
-	    "at most %zu at once", when, (unsigned long long)c.delivered,
-	    (unsigned long long)c.queued, (unsigned long long)c.gone,
-	    (unsigned long long)c.rejected, (unsigned long long)c.expired,
-	    (unsigned long long)c.lost, hd_deliverer_in_flight(w->deliverer),
-	    (unsigned long long)s.requests, (unsigned long long)s.connections,
-	    s.max_in_flight);
+	    "at most %zu at once", when, (unsigned long long)st->c.delivered,
+	    (unsigned long long)st->c.queued, (unsigned long long)st->c.gone,
+	    (unsigned long long)st->c.rejected, (unsigned long long)st->c.expired,
+	    (unsigned long long)st->c.lost, st->in_flight,
+	    (unsigned long long)st->s.requests, (unsigned long long)st->s.connections,
+	    st->s.max_in_flight);
+}
+
+/* Logs the worker's figures now, under when. */
+static void
+log_stats_now(const struct worker *w, const char *when)
+{
+	struct stats st;
+
+	stats_read(w, &st);
+	log_stats(&st, when);
 }
 
 /* Rewrites the textfile-collector file, if one is configured; a failure is logged
@@ -210,6 +245,10 @@ worker_loop(struct worker **wp, const char *log_path)
 {
 	struct worker *w = *wp;
 	int64_t next_stats = hd_now_usec() + STATS_EVERY_US, next_backlog = 0, next_metrics = 0;
+	int64_t last_logged = hd_now_usec();
+	struct stats logged, now;
+
+	stats_read(w, &logged);
 
 	while (!stop_requested) {
 		size_t room, claimed = 0, in_flight = hd_deliverer_in_flight(w->deliverer);
@@ -223,7 +262,7 @@ worker_loop(struct worker **wp, const char *log_path)
 				hd_log_error("cannot reopen %s: %s", log_path, strerror(errno));
 			if ((fresh = worker_open()) != NULL) {
 				worker_drain(w);
-				log_stats(w, "reloading");
+				log_stats_now(w, "reloading");
 				worker_close(w);
 				*wp = w = fresh;
 				hd_log_info("configuration reloaded");
@@ -263,13 +302,19 @@ worker_loop(struct worker **wp, const char *log_path)
 			    (int64_t)w->cfg.worker_metrics_every_s * HD_USEC_PER_SEC;
 		}
 		if (hd_now_usec() >= next_stats) {
-			log_stats(w, "so far");
+			stats_read(w, &now);
+			if (!stats_equal(&now, &logged) ||
+			    hd_now_usec() - last_logged >= STATS_IDLE_EVERY_US) {
+				log_stats(&now, "so far");
+				logged = now;
+				last_logged = hd_now_usec();
+			}
 			next_stats = hd_now_usec() + STATS_EVERY_US;
 		}
 	}
 	worker_drain(w);
 	write_metrics(w);
-	log_stats(w, "stopping");
+	log_stats_now(w, "stopping");
 }
 
 static int

@@ -18,75 +18,135 @@
 #define HD_CONFIG_MAX_BYTES (64 * 1024)
 #define HD_SECRET_FILE_MAX (4 * 1024)
 
-enum hd_ctype { HD_C_STR, HD_C_UINT, HD_C_SIZE, HD_C_SECRET_FILE, HD_C_LOGLEVEL };
+enum hd_ctype { HD_C_STR, HD_C_UINT, HD_C_SIZE, HD_C_SECRET_FILE, HD_C_CHOICE };
 
 struct hd_ckey {
 	const char *name;
 	enum hd_ctype type;
 	size_t offset;
 	unsigned long long min, max;   /* numbers only */
+	unsigned long long def;        /* numbers; choices: an index into names */
+	const char *const *names;      /* choices only: what the file may say */
+	size_t nnames;
 };
 
 #define HD_OFF(f) offsetof(struct hd_config, f)
+#define HD_STR(k) { #k, HD_C_STR, HD_OFF(k), 0, 0, 0, NULL, 0 }
+#define HD_NUM(k, lo, hi, d) { #k, HD_C_UINT, HD_OFF(k), lo, hi, d, NULL, 0 }
+#define HD_CHOICE(k, d, names, n) { #k, HD_C_CHOICE, HD_OFF(k), 0, 0, d, names, n }
 
+/* Choices are stored as unsigned: both enums below have no negative member. */
+_Static_assert(sizeof(enum hd_log_level) == sizeof(unsigned), "enum size");
+_Static_assert(sizeof(enum hd_log_format) == sizeof(unsigned), "enum size");
+
+/* Every key, its bounds and its default: herald.conf(5) documents exactly these
+ * (tests/unit/test_config_doc.c holds it to that). */
 static const struct hd_ckey hd_ckeys[] = {
-	{ "db_socket", HD_C_STR, HD_OFF(db_socket), 0, 0 },
-	{ "db_host", HD_C_STR, HD_OFF(db_host), 0, 0 },
-	{ "db_port", HD_C_UINT, HD_OFF(db_port), 1, 65535 },
-	{ "db_name", HD_C_STR, HD_OFF(db_name), 0, 0 },
-	{ "db_user", HD_C_STR, HD_OFF(db_user), 0, 0 },
-	{ "db_password", HD_C_STR, HD_OFF(db_password), 0, 0 },
-	{ "db_password_file", HD_C_SECRET_FILE, HD_OFF(db_password), 0, 0 },
-	{ "db_timeout_s", HD_C_UINT, HD_OFF(db_timeout_s), 1, 60 },
-	{ "db_query_timeout_s", HD_C_UINT, HD_OFF(db_query_timeout_s), 2, 60 },
-	{ "max_body_bytes", HD_C_SIZE, HD_OFF(max_body_bytes), 1024, 64 * 1024 * 1024 },
-	{ "rate_limit_per_address", HD_C_UINT, HD_OFF(rate_limit_per_address), 0, 1000000 },
-	{ "log_level", HD_C_LOGLEVEL, HD_OFF(log_level), 0, 0 },
-	{ "max_queue_backlog", HD_C_UINT, HD_OFF(max_queue_backlog), 0, 1000000000 },
-	{ "send_threads", HD_C_UINT, HD_OFF(send_threads), 1, 256 },
-	{ "send_batch_max", HD_C_UINT, HD_OFF(send_batch_max), 0, 4096 },
-	{ "apns_url", HD_C_STR, HD_OFF(apns_url), 0, 0 },
-	{ "apns_sandbox_url", HD_C_STR, HD_OFF(apns_sandbox_url), 0, 0 },
-	{ "fcm_url", HD_C_STR, HD_OFF(fcm_url), 0, 0 },
-	{ "fcm_token_url", HD_C_STR, HD_OFF(fcm_token_url), 0, 0 },
-	{ "wns_token_url", HD_C_STR, HD_OFF(wns_token_url), 0, 0 },
-	{ "ca_bundle", HD_C_STR, HD_OFF(ca_bundle), 0, 0 },
-	{ "provider_connect_to", HD_C_STR, HD_OFF(provider_connect_to), 0, 0 },
-	{ "delivery_timeout_s", HD_C_UINT, HD_OFF(delivery_timeout_s), 1, 300 },
-	{ "sync_wait_ms", HD_C_UINT, HD_OFF(sync_wait_ms), 100, 60000 },
-	{ "worker_batch", HD_C_UINT, HD_OFF(worker_batch), 1, 10000 },
-	{ "worker_lease_s", HD_C_UINT, HD_OFF(worker_lease_s), 5, 3600 },
-	{ "worker_max_attempts", HD_C_UINT, HD_OFF(worker_max_attempts), 1, 100 },
-	{ "worker_streams", HD_C_UINT, HD_OFF(worker_streams), 1, 100000 },
-	{ "worker_connections", HD_C_UINT, HD_OFF(worker_connections), 1, 64 },
+	HD_STR(db_socket),
+	HD_STR(db_host),
+	HD_NUM(db_port, 1, 65535, 3306),
+	HD_STR(db_name),
+	HD_STR(db_user),
+	HD_STR(db_password),
+	{ "db_password_file", HD_C_SECRET_FILE, HD_OFF(db_password), 0, 0, 0, NULL, 0 },
+	HD_NUM(db_timeout_s, 1, 60, 1),
+	HD_NUM(db_query_timeout_s, 2, 60, 2),
+	{ "max_body_bytes", HD_C_SIZE, HD_OFF(max_body_bytes), 1024, 64 * 1024 * 1024,
+	  64 * 1024, NULL, 0 },
+	HD_NUM(rate_limit_per_address, 0, 1000000, 100),
+	HD_CHOICE(log_level, HD_LOG_INFO, hd_log_level_names, HD_LOG__MAX),
+	HD_CHOICE(log_format, HD_LOG_TEXT, hd_log_format_names, HD_LOG_FORMAT__MAX),
+	HD_NUM(max_queue_backlog, 0, 1000000000, 0),
+	HD_NUM(send_threads, 1, 256, 32),
+	HD_NUM(send_batch_max, 0, 4096, 64),
+	HD_STR(apns_url),
+	HD_STR(apns_sandbox_url),
+	HD_STR(fcm_url),
+	HD_STR(fcm_token_url),
+	HD_STR(wns_token_url),
+	HD_STR(ca_bundle),
+	HD_STR(provider_connect_to),
+	HD_NUM(delivery_timeout_s, 1, 300, 10),
+	HD_NUM(sync_wait_ms, 100, 60000, 5000),
+	HD_NUM(worker_batch, 1, 10000, 500),
+	HD_NUM(worker_lease_s, 5, 3600, 60),
+	HD_NUM(worker_max_attempts, 1, 100, 12),
+	HD_NUM(worker_streams, 1, 100000, 400),
+	HD_NUM(worker_connections, 1, 64, 4),
 	{ "audience_max_body_bytes", HD_C_SIZE, HD_OFF(audience_max_body_bytes), 1024,
-	  64 * 1024 * 1024 },
-	{ "metrics_file", HD_C_STR, HD_OFF(metrics_file), 0, 0 },
-	{ "worker_metrics_file", HD_C_STR, HD_OFF(worker_metrics_file), 0, 0 },
-	{ "worker_metrics_every_s", HD_C_UINT, HD_OFF(worker_metrics_every_s), 1, 3600 },
+	  64 * 1024 * 1024, 1024 * 1024, NULL, 0 },
+	HD_STR(metrics_file),
+	HD_STR(worker_metrics_file),
+	HD_NUM(worker_metrics_every_s, 1, 3600, 5),
 };
+
+#define HD_NKEYS (sizeof(hd_ckeys) / sizeof(hd_ckeys[0]))
 
 void
 hd_config_defaults(struct hd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->db_port = 3306;
-	cfg->db_timeout_s = 1;
-	cfg->db_query_timeout_s = 2;
-	cfg->max_body_bytes = 64 * 1024;
-	cfg->rate_limit_per_address = 100;
-	cfg->log_level = HD_LOG_INFO;
-	cfg->send_threads = 32;
-	cfg->send_batch_max = 64;
-	cfg->delivery_timeout_s = 10;
-	cfg->sync_wait_ms = 5000;
-	cfg->worker_batch = 500;
-	cfg->worker_lease_s = 60;
-	cfg->worker_max_attempts = 12;
-	cfg->worker_streams = 400;
-	cfg->worker_connections = 4;
-	cfg->audience_max_body_bytes = 1024 * 1024;
-	cfg->worker_metrics_every_s = 5;
+	for (size_t i = 0; i < HD_NKEYS; i++) {
+		char *field = (char *)cfg + hd_ckeys[i].offset;
+
+		switch (hd_ckeys[i].type) {
+		case HD_C_UINT:
+		case HD_C_CHOICE:
+			*(unsigned *)field = (unsigned)hd_ckeys[i].def;
+			break;
+		case HD_C_SIZE:
+			*(size_t *)field = (size_t)hd_ckeys[i].def;
+			break;
+		case HD_C_STR:
+		case HD_C_SECRET_FILE:
+			break;
+		}
+	}
+}
+
+/* "a, b or c" */
+static void
+hd_choices_text(const struct hd_ckey *k, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < k->nnames && len < cap; i++) {
+		int n = snprintf(out + len, cap - len, "%s%s", i == 0 ? "" :
+		    i + 1 == k->nnames ? " or " : ", ", k->names[i]);
+		if (n < 0)
+			return;
+		len += (size_t)n;
+	}
+}
+
+const char *
+hd_config_key(size_t i, char *summary, size_t cap)
+{
+	const struct hd_ckey *k;
+	char choices[128];
+
+	if (i >= HD_NKEYS)
+		return NULL;
+	k = &hd_ckeys[i];
+	switch (k->type) {
+	case HD_C_UINT:
+	case HD_C_SIZE:
+		snprintf(summary, cap, "a whole number from %llu to %llu; default %llu",
+		    k->min, k->max, k->def);
+		break;
+	case HD_C_CHOICE:
+		hd_choices_text(k, choices, sizeof(choices));
+		snprintf(summary, cap, "%s; default %s", choices, k->names[k->def]);
+		break;
+	case HD_C_STR:
+		snprintf(summary, cap, "text; no default");
+		break;
+	case HD_C_SECRET_FILE:
+		snprintf(summary, cap, "the path of a file; no default");
+		break;
+	}
+	return k->name;
 }
 
 void
@@ -167,7 +227,7 @@ hd_config_set(struct hd_config *cfg, const struct hd_ckey *k, const char *v,
 	uint64_t u;
 	char *s = NULL, *file = NULL;
 	size_t flen;
-	enum hd_log_level lvl;
+	char choices[128];
 
 	switch (k->type) {
 	case HD_C_STR:
@@ -206,17 +266,15 @@ hd_config_set(struct hd_config *cfg, const struct hd_ckey *k, const char *v,
 		else
 			*(size_t *)field = (size_t)n;
 		return HD_OK;
-	case HD_C_LOGLEVEL:
-		if ((s = strndup(v, vlen)) == NULL)
-			return HD_ERR_NOMEM;
-		if (hd_log_level_parse(s, &lvl) != 0) {
-			snprintf(err, errlen, "line %u: log_level must be error, warn, info or debug", line);
-			free(s);
-			return HD_ERR_CONFIG;
-		}
-		free(s);
-		*(enum hd_log_level *)field = lvl;
-		return HD_OK;
+	case HD_C_CHOICE:
+		for (size_t i = 0; i < k->nnames; i++)
+			if (strlen(k->names[i]) == vlen && memcmp(k->names[i], v, vlen) == 0) {
+				*(unsigned *)field = (unsigned)i;
+				return HD_OK;
+			}
+		hd_choices_text(k, choices, sizeof(choices));
+		snprintf(err, errlen, "line %u: %s must be %s", line, k->name, choices);
+		return HD_ERR_CONFIG;
 	}
 	return HD_ERR_INTERNAL;
 }
@@ -237,8 +295,8 @@ enum hd_err
 hd_config_parse(struct hd_config *cfg, const char *text, size_t len, char *err,
     size_t errlen)
 {
-	const size_t nkeys = sizeof(hd_ckeys) / sizeof(hd_ckeys[0]);
-	unsigned char seen[sizeof(hd_ckeys) / sizeof(hd_ckeys[0])] = { 0 };
+	const size_t nkeys = HD_NKEYS;
+	unsigned char seen[HD_NKEYS] = { 0 };
 	const char *p = text, *end = text + len;
 	unsigned line = 0;
 	enum hd_err rc;

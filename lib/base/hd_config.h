@@ -26,6 +26,7 @@ struct hd_config {
 	unsigned max_queue_backlog; /* due queued deliveries above which sends answer 503;
 	                               0 = no limit */
 	enum hd_log_level log_level;
+	enum hd_log_format log_format;
 	/* Sending programs (issue 12): request threads per process, and the most sends
 	 * the process's committer runs in one batch; 0 runs each send on its own. */
 	unsigned send_threads;
@@ -76,6 +77,9 @@ enum hd_err hd_config_load(struct hd_config *cfg, const char *path, char *err,
 const char *hd_config_path(void);
 /* The shared metrics table's path: metrics_file, else LOCALSTATEDIR/lib/herald/metrics. */
 const char *hd_config_metrics_file(const struct hd_config *cfg);
+/* Key i of the configuration table (NULL past the last), with a one-line summary of
+ * its values and default written to summary: what herald.conf(5) must say of it. */
+const char *hd_config_key(size_t i, char *summary, size_t cap);
 /* Frees the strings the config owns. */
 void hd_config_free(struct hd_config *cfg);
 

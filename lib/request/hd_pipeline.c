@@ -66,6 +66,10 @@ static void
 hd_pipeline_refuse(struct hd_call *call, const struct hd_dialect *d)
 {
 	const struct hd_problem_info *info = hd_problem_info(call->why.problem);
+	/* The route, not the path as sent, and a refusal's code, not its message, which
+	 * may quote the request: a client may put anything in either, a key included.
+	 * The messages of server errors are herald's own. */
+	const char *route = call->reply->route ? call->reply->route : "-";
 	int status;
 
 	if (call->why.message[0] == '\0')
@@ -74,11 +78,11 @@ hd_pipeline_refuse(struct hd_call *call, const struct hd_dialect *d)
 		d->refine_refusal(&call->why);
 	status = call->why.status ? call->why.status : info->status;
 	if (status >= 500)
-		hd_log_warn("%s %s -> %d %s", hd_method_name(call->req->method),
-		    call->req->path, status, call->why.message);
+		hd_log_warn("%s %s -> %d %s", hd_method_name(call->req->method), route,
+		    status, call->why.message);
 	else
-		hd_log_debug("%s %s -> %d %s: %s", hd_method_name(call->req->method),
-		    call->req->path, status, info->code, call->why.message);
+		hd_log_debug("%s %s -> %d %s", hd_method_name(call->req->method), route,
+		    status, info->code);
 	hd_answer(call, status, d->error_doc(&call->why));
 	if (call->answer == NULL) {
 		call->status = 500;
@@ -218,9 +222,10 @@ hd_pipeline_run(struct hd_ctx *ctx, const struct hd_program *prog,
 
 	ep = hd_route(prog, &call);
 	call.ep = ep;
-	reply->route = ep ? ep->path : NULL;
-	if (ep)
+	if (ep) {
 		d = ep->dialect;
+		reply->route = ep->path;
+	}
 	hd_negotiate(&call, d);
 	if (ep != NULL && (ep->flags & HD_EP_BATCHED) && !(ep->flags & HD_EP_CORS) && ctx->batch)
 		p = hd_pipeline_batched(&call, ep);

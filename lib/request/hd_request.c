@@ -114,6 +114,7 @@ hd_reply_init(struct hd_reply *r)
 {
 	r->status = 500;
 	r->content_type = NULL;
+	r->route = NULL;
 	hd_buf_init(&r->headers, 8 * 1024);
 	hd_buf_init(&r->body, 16 * 1024 * 1024);
 }

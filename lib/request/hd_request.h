@@ -27,7 +27,8 @@ struct hd_request {
 	char **envp;             /* borrowed CGI parameters: "NAME=value" */
 };
 
-/* The answer: status, extra header lines ("Name: value\r\n"), body and its type. */
+/* The answer: status, extra header lines ("Name: value\r\n"), body and its type;
+ * route: the path pattern of the endpoint that answered (static), NULL if none. */
 struct hd_reply {
 	int status;
 	const char *content_type;

@@ -16,7 +16,7 @@
 #include "hd_log.h"
 #include "hd_metrics.h"
 #include "hd_metrics_http.h"
-
+#include "hd_random.h"
 #include "hd_text.h"
 #include "hd_time.h"
 
@@ -68,7 +68,8 @@ hd_read_body(FCGX_Request *fr, struct hd_request *req, size_t max)
 }
 
 static void
-hd_write_reply(FCGX_Request *fr, const struct hd_request *req, const struct hd_reply *r)
+hd_write_reply(FCGX_Request *fr, const struct hd_request *req, const struct hd_reply *r,
+    const char *request_id)
 {
 	FCGX_FPrintF(fr->out, "Status: %d %s\r\n", r->status, hd_status_reason(r->status));
 	if (r->status != 204) {
@@ -78,6 +79,8 @@ hd_write_reply(FCGX_Request *fr, const struct hd_request *req, const struct hd_r
 		    (unsigned long)r->body.len);
 	}
 	FCGX_PutS("Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n", fr->out);
+	if (request_id[0])
+		FCGX_FPrintF(fr->out, "X-Request-Id: %s\r\n", request_id);
 	if (r->headers.len)
 		FCGX_PutStr(r->headers.data, (int)r->headers.len, fr->out);
 	FCGX_PutS("\r\n", fr->out);
@@ -133,7 +136,8 @@ hd_thread_main(void *arg)
 	for (;;) {
 		struct hd_request req;
 		struct hd_reply reply;
-		int64_t started;
+		char request_id[HD_REQUEST_ID_LEN + 1];
+		int64_t started, took;
 		int accepted;
 
 		pthread_mutex_lock(&srv->accept_lock);
@@ -146,6 +150,10 @@ hd_thread_main(void *arg)
 			break;
 
 		started = hd_monotonic_usec();
+		/* Without randomness the request goes on unnamed rather than refused. */
+		if (hd_random_hex(request_id, HD_REQUEST_ID_LEN / 2) != HD_OK)
+			request_id[0] = '\0';
+		hd_log_set_request(request_id);
 		hd_reply_init(&reply);
 		if (hd_request_init(&req, th->fr.envp) != HD_OK) {
 			reply.status = 500;
@@ -155,12 +163,15 @@ hd_thread_main(void *arg)
 		} else {
 			hd_pipeline_run(ctx, srv->prog, &req, &reply);
 		}
-		hd_write_reply(&th->fr, &req, &reply);
+		hd_write_reply(&th->fr, &req, &reply, request_id);
+		FCGX_Finish_r(&th->fr);
+		took = hd_monotonic_usec() - started;
 		hd_metrics_http_request(srv->prog->name, reply.route, req.method, reply.status,
-		    (uint64_t)(hd_monotonic_usec() - started));
+		    (uint64_t)took);
+		hd_log_request(hd_method_name(req.method), reply.route, reply.status, took);
+		hd_log_set_request(NULL);
 		hd_reply_free(&reply);
 		hd_request_free(&req);
-		FCGX_Finish_r(&th->fr);
 		/* The committer, when there is one, keeps the rate-limit table tidy. */
 		if (srv->batch == NULL && time(NULL) - last_housekeeping >= HD_HOUSEKEEPING_EVERY) {
 			last_housekeeping = time(NULL);
@@ -215,6 +226,7 @@ hd_serve(const struct hd_program *prog)
 	}
 	hd_log_setup(prog->name, cfg.log_level);
 	hd_metrics_setup(hd_config_metrics_file(&cfg), prog->name);
+	hd_log_set_format(cfg.log_format);
 	hd_doc_init();
 	if (hd_program_has(prog, HD_EP_BATCHED | HD_EP_DELIVERS)) {
 		nthreads = cfg.send_threads;
