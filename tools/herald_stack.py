@@ -472,12 +472,13 @@ class Stack:
         self.db.start()
 
     def write_config(self, **settings):
-        """Write herald.conf for this stack; settings add or override keys."""
+        """Write herald.conf for this stack; settings add or override keys (None
+        leaves a key out)."""
         values = {"db_socket": self.db.socket, "db_name": DB_NAME, "db_user": DB_USER,
                   "log_level": "info", **settings}
         lines = ["# herald configuration of the private stack in this directory,",
                  "# written by tools/herald_stack.py. Keys: docs/web-servers.md."]
-        lines += [f"{k} = {v}" for k, v in values.items()]
+        lines += [f"{k} = {v}" for k, v in values.items() if v is not None]
         self.config_path.write_text("\n".join(lines) + "\n")
 
     def program_env(self):

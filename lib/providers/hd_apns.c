@@ -394,7 +394,9 @@ apns_bearer(struct hd_provider_ctx *ctx, struct apns_state *st,
 		params[3] = HD_DBP_STR(candidate);
 		params[4] = HD_DBP_TIME(iat);
 		params[5] = HD_DBP_I64(min_age);
-		if ((err = hd_db_call(ctx->db, SQL_SHARE_TOKEN, params, 6, cols, 2,
+		/* Workers on two Galera nodes offering tokens at once conflict at
+		 * commit; the one that reruns then finds the other's token stored. */
+		if ((err = hd_db_call_txn(ctx->db, SQL_SHARE_TOKEN, params, 6, cols, 2,
 		    &found)) != HD_OK)
 			goto out;
 		if (!found || cols[0].is_null || cols[1].is_null || !apns_jwt_ok(shared)) {
