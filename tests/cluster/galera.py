@@ -7,9 +7,9 @@
     cluster.restart(2)         # bring it back; it catches up by IST (or SST)
     cluster.stop()
 
-Each node has its own data directory, unix socket and ports under run_dir/nodeN:
-a client port, and the Galera ports from base port B: B group communication
-(gmcast), B+1 IST, B+2 SST (rsync). Durability is herald's (DESIGN.md section 12):
+Each node has its own data directory and unix socket under run_dir/nodeN, and four
+consecutive ports below the ephemeral range: P for clients, then from base port B =
+P+1: B group communication (gmcast), B+1 IST, B+2 SST (rsync). Durability is herald's (DESIGN.md section 12):
 innodb_flush_log_at_trx_commit=1, plus what Galera needs (binlog_format=ROW,
 interleaved auto-increment).
 
@@ -24,6 +24,7 @@ which as root would switch to "nobody" and fail to write the data directory.
 """
 import os
 import pwd
+import random
 import shutil
 import subprocess
 import sys
@@ -31,20 +32,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "tools"))
 import herald_stack  # noqa: E402
-from herald_stack import StackError, free_port, tail, wait_for  # noqa: E402
+from herald_stack import StackError, tail, wait_for  # noqa: E402
 
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 CLUSTER_NAME = "herald-test"
 SYNC_TIMEOUT_S = 120
 
 
-def _galera_ports():
-    """A base port B with B, B+1 and B+2 free on 127.0.0.1."""
-    for _ in range(50):
-        base = free_port()
-        if base < 65000 and all(herald_stack.port_is_free(base + i) for i in (1, 2)):
+def _ports(count):
+    """A port P with P..P+count-1 free on 127.0.0.1, below the kernel's ephemeral range:
+    a node killed and restarted binds its ports again, and by then an outgoing
+    connection may hold an ephemeral port that free_port() had picked."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(200):
+        base = random.randrange(max(1024, low - 12000), low - count)
+        if all(herald_stack.port_is_free(base + i) for i in range(count)):
             return base
-    raise StackError("no three consecutive free ports for Galera")
+    raise StackError(f"no {count} consecutive free ports below {low}")
 
 
 class Node(herald_stack.MariaDB):
@@ -59,8 +63,12 @@ class Node(herald_stack.MariaDB):
         self.cluster = cluster
         self.number = number
         self.name = f"node{number}"
-        self.port = free_port()
-        self.base_port = _galera_ports()
+        # The client port, then Galera's: group communication, IST, SST.
+        taken = {n.port + i for n in cluster.nodes.values() for i in range(4)}
+        self.port = _ports(4)
+        while taken & set(range(self.port, self.port + 4)):
+            self.port = _ports(4)
+        self.base_port = self.port + 1
         self.proc = None
 
     def running(self):

@@ -46,12 +46,13 @@ source_addresses = integration.source_addresses
 # node's MEMORY table counts them: docs/scale-out.md). Low, so a test can pass it.
 RATE_LIMIT = 20
 WORKERS = {"worker-a": "web1", "worker-b": "web2"}
-# Over the integration tests' provider settings: a long lease, and a provider
-# timeout well inside it: the Python mock answers slowly on a loaded machine, and a
-# request timed out after the mock took it is sent again (a double send that is not
-# the claims'); the claims test counts every request the mock received.
+# Over the integration tests' provider settings: a provider timeout well above what
+# the Python mock takes to answer on a loaded machine (a request that timed out after
+# the mock took it is sent again: a double send that is not the claims'; the claims
+# test counts every request the mock received), and a lease well above that timeout.
+# A claim whose answer was lost with its node waits out the lease (test_faults.py).
 CONFIG = {"max_queue_backlog": BACKLOG_LIMIT, "rate_limit_per_address": RATE_LIMIT,
-          "delivery_timeout_s": 30, "worker_lease_s": 120}
+          "delivery_timeout_s": 15, "worker_lease_s": 30}
 
 
 class Context:
@@ -122,24 +123,20 @@ def discover(patterns):
 class Runner:
     WORKERS = WORKERS
 
-    def __init__(self, run_dir, program_dir, details):
+    def __init__(self, run_dir, program_dir, details, nodes=3, settings=None):
+        self.settings = {**CONFIG, **(settings or {})}
         self.run_dir = run_dir
         self.program_dir = program_dir
         self.details = details
-        self.cluster = Galera(run_dir / "galera")
+        self.cluster = Galera(run_dir / "galera", nodes)
         self.stacks = {}
         self.urls = {}
         self.mocks = None
         self.sources = source_addresses()
         self.passed = self.failed = 0
 
-    def record(self, test_id, seconds, error=None):
-        if error is None:
-            self.passed += 1
-            print(f"PASS cluster::{test_id} ({seconds:.1f}s)", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL cluster::{test_id}: {error}", flush=True)
+    # One line per test and the counts, as the integration runner prints them.
+    record = integration.Runner.record
 
     def start(self):
         started = time.monotonic()
@@ -147,21 +144,23 @@ class Runner:
         self.cluster.nodes[1].migrate()
         self.cluster.wait_synced()
         self.mocks = MockProviders.start(str(self.run_dir / "mocks"))
-        for web, node, start in (("web1", 1, "start_lighttpd"), ("web2", 2, "start_apache")):
+        second = min(2, len(self.cluster.nodes))  # bench/cluster compares with one node
+        for web, node, start in (("web1", 1, "start_lighttpd"), ("web2", second, "start_apache")):
             stack = herald_stack.Stack(self.run_dir / web, self.program_dir)
             stack.db = self.cluster.nodes[node]
             stack.run_dir.mkdir(parents=True, exist_ok=True)
             # Its own node first, then the others: a lost node is a reconnect.
             order = [node] + [n for n in self.cluster.nodes if n != node]
             addresses = ", ".join(str(self.cluster.nodes[n].socket) for n in order)
-            stack.write_config(**{**provider_settings(self.mocks), **CONFIG},
+            stack.write_config(**{**provider_settings(self.mocks), **self.settings},
                                db_socket=None, db_addresses=addresses)
             self.stacks[web] = stack
             self.urls[web] = getattr(stack, start)()
         self.start_workers()
-        print(f"cluster: 3 Galera nodes, web1 (lighttpd, node 1) {self.urls['web1']}, "
-              f"web2 (Apache, node 2) {self.urls['web2']}, worker-a (node 1), "
-              f"worker-b (node 2); started in {time.monotonic() - started:.0f}s", flush=True)
+        print(f"cluster: {len(self.cluster.nodes)} Galera nodes, web1 (lighttpd, node 1) "
+              f"{self.urls['web1']}, web2 (Apache, node {second}) {self.urls['web2']}, "
+              f"worker-a (node 1), worker-b (node {second}); started in "
+              f"{time.monotonic() - started:.0f}s", flush=True)
 
     def start_workers(self):
         for name, web in WORKERS.items():
@@ -183,7 +182,24 @@ class Runner:
         start = time.monotonic()
         error = integration.run_limited(func.__name__, lambda: func(Context(self, func.__name__)),
                                         limit, self.details)
-        self.record(func.__name__, time.monotonic() - start, error)
+        self.record(f"cluster::{func.__name__}", time.monotonic() - start, error)
+
+
+def prepare(run_dir):
+    """Lock run_dir for this process (held until it exits), stop what an interrupted
+    earlier run left there, empty it; return its failures.log, open."""
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    if run_dir not in prepare.locks:
+        lock = open(run_dir.parent / f".{run_dir.name}.lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            sys.exit(f"another cluster run is using {run_dir}")
+        prepare.locks[run_dir] = lock
+    return open_fresh(run_dir)
+
+
+prepare.locks = {}
 
 
 def main():
@@ -195,20 +211,14 @@ def main():
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     run_dir = Path(args.run_dir).resolve()
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock = open(run_dir.parent / f".{run_dir.name}.lock", "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        sys.exit(f"another cluster run is using {run_dir}")
     tests = discover(args.patterns)
     started = time.monotonic()
-    with open_fresh(run_dir) as details:
+    with prepare(run_dir) as details:
         runner = Runner(run_dir, Path(args.program_dir).resolve(), details)
         try:
             runner.start()
         except (herald_stack.StackError, MockError, OSError) as e:
-            runner.record("stack", 0, f"could not start the cluster: {e}")
+            runner.record("cluster::stack", 0, f"could not start the cluster: {e}")
             details.write(traceback.format_exc())
         else:
             for func in tests:

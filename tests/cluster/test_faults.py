@@ -8,6 +8,7 @@ import time
 
 import delivery
 import load
+from hd import timeout
 
 WEBS = ("web1", "web2")
 # Sends per second the load aims at, through both web hosts together.
@@ -57,6 +58,7 @@ class Load:
             time.sleep(0.1)
 
 
+@timeout(300)
 def test_a_node_killed_under_load_loses_no_accepted_send_and_herald_reconnects(ctx):
     f = ctx.fixture()
     delivery.set_credentials(ctx, f, "apns")
@@ -82,17 +84,25 @@ def test_a_node_killed_under_load_loses_no_accepted_send_and_herald_reconnects(c
     ist = "IST received" in ctx.cluster.nodes[1].log.read_text()
 
     statuses = [s for _, _, s, _ in traffic.answers]
-    accepted = [k for k, _, s, _ in traffic.answers if s in (200, 201)]
+    accepted = {k for k, _, s, _ in traffic.answers if s in (200, 201)}
+    # While the cluster has not yet declared node 1 gone (evs.suspect_timeout), writes
+    # wait on every node; a send that waits past db_query_timeout_s answers 503.
     assert all(s in (200, 201, 503) for s in statuses), sorted(set(map(str, statuses)))
-    keys = ",".join(f"'{k}'" for k in accepted)
-    stored = {k for (k,) in ctx.db.query(f"SELECT dedupe_key FROM dedupe WHERE dedupe_key IN ({keys})")}
-    assert stored == set(accepted), set(accepted) - stored
-    # Every accepted message delivered, by the workers still on the list's next node.
+    # Every delivery of the test's app ends delivered.
     states = load.wait_final(ctx.db, f.app_id, timeout=120)
-    assert states == {"delivered": len(accepted)}, (states, len(accepted))
+    stored = dict(ctx.db.query(
+        "SELECT d.dedupe_key, l.state FROM dedupe d JOIN deliveries l ON l.message_id = d.message_id"
+        f" WHERE d.app_id = {f.app_id}"))
+    # Every 2xx's message is stored and delivered. A send answered 503 may be stored
+    # too: its commit went on after herald stopped waiting (the client sends again
+    # with the same dedupe key and gets the first answer).
+    assert accepted <= set(stored), accepted - set(stored)
+    assert set(stored.values()) == {"delivered"} and states == {"delivered": len(stored)}, states
+    late = set(stored) - accepted
+    assert late <= {k for k, _, s, _ in traffic.answers if s == 503}, late
     sent = ctx.mocks.stats()["providers"]["apns"]["requests"]
-    print(f"  faults: {len(statuses)} sends, {len(accepted)} accepted, "
-          f"{statuses.count(503)} answered 503 during the loss; node 1 down {down_s:.1f}s "
-          f"before web1 had answered 40 more, rejoined in {rejoin_s:.1f}s "
-          f"({'IST' if ist else 'SST'}); {sent} APNs requests for {len(accepted)} deliveries, "
-          f"{sent - len(accepted)} double sends")
+    print(f"  faults: {len(statuses)} sends, {len(accepted)} answered 2xx, "
+          f"{statuses.count(503)} answered 503 ({len(late)} of them stored); node 1 killed, "
+          f"web1 answered 40 more after {down_s:.1f}s, node 1 rejoined in {rejoin_s:.1f}s "
+          f"({'IST' if ist else 'SST'}); {sent} APNs requests for {len(stored)} deliveries: "
+          f"{sent - len(stored)} double sends")
