@@ -115,7 +115,7 @@ hd_db_addresses_parse(struct hd_config *cfg, const char *v, size_t vlen, char *e
 
 		p = (comma ? comma : end) + 1;
 		hd_trim(&item, &ilen);
-		colon = item[0] == '/' ? NULL : memchr(item, ':', ilen);
+		colon = ilen > 0 && item[0] != '/' ? memchr(item, ':', ilen) : NULL;
 		if (ilen == 0 || colon == item || (colon && (hd_parse_u64(colon + 1,
 		    ilen - (size_t)(colon + 1 - item), &port) != 0 || port < 1 || port > 65535))) {
 			snprintf(err, errlen, "line %u: db_addresses wants a list of /socket/path or "

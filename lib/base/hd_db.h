@@ -1,6 +1,7 @@
 /*
  * herald's MariaDB access: one persistent connection per process and a cache of its
- * prepared statements. SQL goes only through prepared statements with bound
+ * prepared statements. With db_addresses (a Galera cluster's nodes), each connect
+ * takes the first address that answers and is synced. SQL goes only through prepared statements with bound
  * parameters. A statement is named by the address of its SQL text (a static const
  * array in the module that owns it), so each is prepared once per connection.
  *
