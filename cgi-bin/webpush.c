@@ -1,10 +1,9 @@
 /*
- * The webpush dialect (seed 004), GET side: /v2/push/service, /v2/push/quota,
+ * The webpush dialect (seed 004): POST /v2/push/send and /v2/push/broadcast (bodies
+ * in JSON, or XML under root <notification>), /v2/push/service, /v2/push/quota,
  * /v2/push/clients and /v2/push/clients/{registration_id} (GET, DELETE), with a secret
  * key in X-Secret-Key. JSON by default; answers in XML when asked (?format=xml or
- * Accept), errors {"detail","code"} under XML root <error>. The sends
- * (POST /v2/push/send, /v2/push/broadcast) arrive with the batched send path.
- * docs/webpush.md.
+ * Accept), errors {"detail","code"} under XML root <error>. docs/webpush.md.
  */
 #include <string.h>
 
@@ -13,6 +12,33 @@
 #include "hd_pushid.h"
 #include "hd_query.h"
 #include "hd_service.h"
+#include "hd_webpush_send.h"
+
+/* title and body are the seed's characters; the URLs, tag and data are bounded again,
+ * all together, by what one Web Push message carries (hd_wp_send). */
+static const struct hd_field send_fields[HD_WPF__MAX] = {
+	[HD_WPF_TITLE] = { "title", HD_FT_STRING, HD_F_REQUIRED | HD_F_CHARS, 1, 100, NULL },
+	[HD_WPF_BODY] = { "body", HD_FT_STRING, HD_F_REQUIRED | HD_F_CHARS, 1, 255, NULL },
+	[HD_WPF_ICON] = { "icon", HD_FT_STRING, 0, 1, HD_WP_URL_MAX, NULL },
+	[HD_WPF_BADGE] = { "badge", HD_FT_STRING, 0, 1, HD_WP_URL_MAX, NULL },
+	[HD_WPF_IMAGE] = { "image", HD_FT_STRING, 0, 1, HD_WP_URL_MAX, NULL },
+	[HD_WPF_TAG] = { "tag", HD_FT_STRING, 0, 1, 255, NULL },
+	[HD_WPF_DATA] = { "data", HD_FT_OBJECT, HD_F_OPEN, 0, 4096, NULL },
+	[HD_WPF_URGENCY] = { "urgency", HD_FT_ENUM, 0, 0, 0, hd_wp_urgencies },
+	[HD_WPF_TTL] = { "ttl", HD_FT_INT, 0, 0, HD_WP_TTL_MAX, NULL },
+	[HD_WPF_ASYNC] = { "async_mode", HD_FT_BOOL, 0, 0, 0, NULL },
+	[HD_WPF_ALL] = { "target_all", HD_FT_BOOL, 0, 0, 0, NULL },
+	[HD_WPF_EMAILS] = { "target_user_emails", HD_FT_LIST, 0, 1, HD_WP_LIST_MAX, NULL },
+	[HD_WPF_EMAIL] = { "target_user_emails[]", HD_FT_STRING, 0, 1, 255, NULL },
+	[HD_WPF_USER_IDS] = { "target_user_ids", HD_FT_LIST, 0, 1, HD_WP_LIST_MAX, NULL },
+	[HD_WPF_USER_ID] = { "target_user_ids[]", HD_FT_STRING, 0, 1, 255, NULL },
+	[HD_WPF_REG_IDS] = { "target_registration_ids", HD_FT_LIST, 0, 1, HD_WP_LIST_MAX,
+	    NULL },
+	[HD_WPF_REG_ID] = { "target_registration_ids[]", HD_FT_STRING, 0, 1, HD_REG_ID_LEN,
+	    NULL },
+};
+
+static const struct hd_fieldset send_fieldset = { send_fields, HD_WPF__MAX, NULL };
 
 enum { Q_STATUS, Q_USER_EMAIL, Q_LIMIT, Q_OFFSET, Q__MAX };
 
@@ -43,6 +69,18 @@ answer_doc(struct hd_call *call, enum hd_err err, json_object *doc)
 		return hd_fail(call, err);
 	hd_answer(call, 200, doc);
 	return HD_P_NONE;
+}
+
+static enum hd_problem
+send(struct hd_call *call)
+{
+	return hd_wp_send(call, false);
+}
+
+static enum hd_problem
+broadcast(struct hd_call *call)
+{
+	return hd_wp_send(call, true);
 }
 
 static enum hd_problem
@@ -175,6 +213,10 @@ static const struct hd_dialect webpush = {
 };
 
 static const struct hd_endpoint endpoints[] = {
+	{ HD_POST, "/v2/push/send", &webpush, &send_fieldset, { "notification", false },
+	  "response", HD_EP_DELIVERS, send },
+	{ HD_POST, "/v2/push/broadcast", &webpush, &send_fieldset, { "notification", false },
+	  "response", HD_EP_DELIVERS, broadcast },
 	{ HD_GET, "/v2/push/service", &webpush, NULL, { NULL, false }, "service", 0, service },
 	{ HD_GET, "/v2/push/quota", &webpush, NULL, { NULL, false }, "quota", 0, quota },
 	{ HD_GET, "/v2/push/clients", &webpush, NULL, { NULL, false }, "response", 0,

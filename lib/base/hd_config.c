@@ -52,6 +52,7 @@ static const struct hd_ckey hd_ckeys[] = {
 	{ "ca_bundle", HD_C_STR, HD_OFF(ca_bundle), 0, 0 },
 	{ "provider_connect_to", HD_C_STR, HD_OFF(provider_connect_to), 0, 0 },
 	{ "delivery_timeout_s", HD_C_UINT, HD_OFF(delivery_timeout_s), 1, 300 },
+	{ "sync_wait_ms", HD_C_UINT, HD_OFF(sync_wait_ms), 100, 60000 },
 	{ "worker_batch", HD_C_UINT, HD_OFF(worker_batch), 1, 10000 },
 	{ "worker_lease_s", HD_C_UINT, HD_OFF(worker_lease_s), 5, 3600 },
 	{ "worker_max_attempts", HD_C_UINT, HD_OFF(worker_max_attempts), 1, 100 },
@@ -72,6 +73,7 @@ hd_config_defaults(struct hd_config *cfg)
 	cfg->send_threads = 32;
 	cfg->send_batch_max = 64;
 	cfg->delivery_timeout_s = 10;
+	cfg->sync_wait_ms = 5000;
 	cfg->worker_batch = 500;
 	cfg->worker_lease_s = 60;
 	cfg->worker_max_attempts = 12;

@@ -55,6 +55,8 @@ struct hd_config {
 	 * otherwise reaches public addresses only. */
 	char *provider_connect_to;
 	unsigned delivery_timeout_s;   /* one provider request, connecting included */
+	unsigned sync_wait_ms;         /* a synchronous send waits this long for the push
+	                                  services; the worker retries what is unfinished */
 	unsigned worker_batch;         /* deliveries claimed at once */
 	unsigned worker_lease_s;       /* a claim's lease: after it, another worker may
 	                                  take the delivery over */

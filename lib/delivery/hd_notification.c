@@ -112,24 +112,39 @@ hd_take_actions(struct hd_notification *n, struct json_object *o)
 	return HD_OK;
 }
 
+/* A member whose value is one of names[] (NULL-terminated): *out = its index + 1,
+ * the enums' first value being their default. Absent: *out is left alone. */
 static enum hd_err
-hd_take_interruption(struct hd_notification *n, struct json_object *o)
+hd_take_name(struct json_object *o, const char *key, const char *const *names, int *out)
 {
-	static const char *const names[] = { "passive", "active", "time-sensitive",
-		"critical" };
-	static const enum hd_interruption values[] = { HD_INTR_PASSIVE, HD_INTR_ACTIVE,
-		HD_INTR_TIME_SENSITIVE, HD_INTR_CRITICAL };
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(o, "interruption", &v))
+	if (!json_object_object_get_ex(o, key, &v))
 		return HD_OK;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (int i = 0; names[i]; i++)
 		if (json_object_is_type(v, json_type_string) &&
 		    strcmp(json_object_get_string(v), names[i]) == 0) {
-			n->interruption = values[i];
+			*out = i + 1;
 			return HD_OK;
 		}
 	return HD_ERR_INTERNAL;
+}
+
+static enum hd_err
+hd_take_enums(struct hd_notification *n, struct json_object *o)
+{
+	static const char *const interruptions[] = { "passive", "active", "time-sensitive",
+		"critical", NULL };
+	static const char *const urgencies[] = { "very-low", "low", "normal", "high", NULL };
+	int intr = (int)n->interruption, urg = (int)n->urgency;
+	enum hd_err err;
+
+	if ((err = hd_take_name(o, "interruption", interruptions, &intr)) != HD_OK ||
+	    (err = hd_take_name(o, "urgency", urgencies, &urg)) != HD_OK)
+		return err;
+	n->interruption = (enum hd_interruption)intr;
+	n->urgency = (enum hd_urgency)urg;
+	return HD_OK;
 }
 
 enum hd_err
@@ -188,7 +203,7 @@ hd_notification_set_extras(struct hd_notification *n, const char *json, size_t l
 	if ((err = hd_take_bool(o, "content_available", &n->content_available)) != HD_OK ||
 	    (err = hd_take_bool(o, "mutable_content", &n->mutable_content)) != HD_OK ||
 	    (err = hd_take_actions(n, o)) != HD_OK ||
-	    (err = hd_take_interruption(n, o)) != HD_OK)
+	    (err = hd_take_enums(n, o)) != HD_OK)
 		goto out;
 	err = HD_OK;
 out:

@@ -16,6 +16,11 @@
 enum hd_interruption { HD_INTR_DEFAULT, HD_INTR_PASSIVE, HD_INTR_ACTIVE,
 	HD_INTR_TIME_SENSITIVE, HD_INTR_CRITICAL };
 
+/* Web Push Urgency (RFC 8030 §5.3) when a message names one; DEFAULT follows the
+ * priority. */
+enum hd_urgency { HD_URG_DEFAULT, HD_URG_VERY_LOW, HD_URG_LOW, HD_URG_NORMAL,
+	HD_URG_HIGH };
+
 struct hd_action {
 	char *id;
 	char *title;
@@ -40,6 +45,7 @@ struct hd_notification {
 	int priority;           /* 1..10: >= 8 high, <= 3 low, else normal */
 	int64_t expires_at;     /* usec since the epoch; 0: no TTL given (provider default) */
 	enum hd_interruption interruption;
+	enum hd_urgency urgency;
 	bool content_available; /* background update */
 	bool mutable_content;   /* iOS notification service extension may edit it */
 	/* Per-platform raw overrides: when set, the provider sends this instead of the
@@ -53,8 +59,8 @@ struct hd_notification {
 
 /* Sets the fields a message keeps in its extras JSON object (messages.extras, see
  * docs/delivery.md): subtitle, badge, image, icon, url, actions [{id, title}],
- * category, thread_id, collapse_id, interruption, content_available, mutable_content,
- * raw {apns, fcm, webpush, wns}. HD_ERR_INTERNAL when the text is not such an object
+ * category, thread_id, collapse_id, interruption, urgency ("very-low", "low", "normal",
+ * "high"), content_available, mutable_content, raw {apns, fcm, webpush, wns}. HD_ERR_INTERNAL when the text is not such an object
  * (herald wrote it, so that is a bug or a hand-edited row). */
 enum hd_err hd_notification_set_extras(struct hd_notification *n, const char *json,
     size_t len);

@@ -11,8 +11,9 @@
  *    "sound": str}
  *
  * TTL (RFC 8030 §5.2) is the time the message has left, four weeks when it has no
- * expiry. Urgency (§5.3): herald's high, normal and low priorities map to the values
- * of those names; "very-low" is not used.
+ * expiry. Urgency (§5.3): the message's own urgency when it names one (extras
+ * "urgency", e.g. the webpush dialect's very-low), else herald's high, normal and low
+ * priorities map to the values of those names.
  *
  * Topic (RFC 8030 §5.4) allows at most 32 base64url characters: a collapse id that
  * fits is sent as it is; any other is sent as the first 32 characters of the base64url
@@ -383,9 +384,14 @@ static enum hd_err
 wp_headers(const struct hd_notification *n, const char *vapid, struct curl_slist **h)
 {
 	char topic[WP_TOPIC_MAX + 1];
+	static const char *const urgencies[] = { [HD_URG_VERY_LOW] = "very-low",
+		[HD_URG_LOW] = "low", [HD_URG_NORMAL] = "normal", [HD_URG_HIGH] = "high" };
 	int64_t ttl = hd_notification_ttl_left(n, hd_now_usec());
 	const char *urgency = n->priority >= 8 ? "high" : n->priority <= 3 ? "low" : "normal";
 	enum hd_err err;
+
+	if (n->urgency > HD_URG_DEFAULT && n->urgency <= HD_URG_HIGH)
+		urgency = urgencies[n->urgency];
 
 	if ((err = hd_header_add(h, "TTL: %lld",
 	    (long long)(ttl < 0 ? WP_DEFAULT_TTL : ttl))) != HD_OK ||

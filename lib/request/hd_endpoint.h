@@ -24,12 +24,17 @@
 
 struct hd_call;
 
+struct hd_deliverer;
+
 /* A request thread's state: the process's configuration, the thread's own database
- * connection, and the process's send batcher (NULL: sends run on their own). */
+ * connection, the process's send batcher (NULL: sends run on their own), and the
+ * thread's deliverer for synchronous sends (programs with HD_EP_DELIVERS endpoints;
+ * else NULL). */
 struct hd_ctx {
 	struct hd_config cfg;
 	struct hd_db *db;
 	struct hd_batch *batch;
+	struct hd_deliverer *deliverer;
 };
 
 struct hd_dialect {
@@ -60,6 +65,9 @@ struct hd_dialect {
                                      (needs a dialect with a header key) */
 #define HD_EP_BATCHED     0x08u  /* a send: admission runs in the send's batch
                                      (hd_batch.h); not with HD_EP_CORS */
+#define HD_EP_DELIVERS    0x10u  /* a send that may deliver before it answers
+                                     (hd_deliver_call): the program runs send_threads
+                                     request threads, each with a deliverer */
 
 typedef enum hd_problem (*hd_handler)(struct hd_call *call);
 
@@ -118,6 +126,9 @@ struct hd_message;
  * unknown user: dialects that do not tell it apart pass HD_P_NO_DEVICES. */
 enum hd_problem hd_refuse_send(struct hd_call *call, const struct hd_send_result *res,
     enum hd_problem no_user);
+/* HD_P_NONE, or the 503 to answer when the queue backlog is over the configured limit
+ * (nothing may be stored then). */
+enum hd_problem hd_backlog_call(struct hd_call *call);
 /* Sends m to t for the caller (hd_send), unless the queue backlog is over the
  * configured limit: then nothing is stored and the answer is 503. Returns
  * HD_P_NONE with res filled, or the refusal to answer (503 also for an unreachable
@@ -127,6 +138,11 @@ enum hd_problem hd_send_call(struct hd_call *call, const struct hd_target *t,
     const struct hd_message *m, struct hd_send_result *res);
 enum hd_problem hd_batch_send_call(struct hd_call *call, const struct hd_target *t,
     const struct hd_message *m, struct hd_send_result *res);
+/* Delivers message_id's deliveries now for the caller, waiting at most the configured
+ * sync_wait_ms (hd_deliver_message on the thread's deliverer: the endpoint must have
+ * HD_EP_DELIVERS); what is unfinished then is left to the worker. The outcomes are
+ * in the deliveries' rows. */
+enum hd_err hd_deliver_call(struct hd_call *call, uint64_t message_id);
 /* Maps a library error to a refusal (503 for an unreachable database, else 500). */
 enum hd_problem hd_fail(struct hd_call *call, enum hd_err err);
 

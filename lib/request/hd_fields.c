@@ -51,6 +51,15 @@ hd_path_get(json_object *doc, const char *path, bool *found)
 	}
 }
 
+/* "name[]" declares the items of the LIST "name": never a member of its own. */
+static bool
+hd_is_item_rule(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 2 && strcmp(name + len - 2, "[]") == 0;
+}
+
 static const struct hd_field *
 hd_field_find(const struct hd_fieldset *fs, const char *prefix, size_t plen,
     const char *key)
@@ -62,6 +71,8 @@ hd_field_find(const struct hd_fieldset *fs, const char *prefix, size_t plen,
 		return NULL;
 	for (size_t i = 0; i < fs->n; i++) {
 		const char *name = fs->fields[i].name;
+		if (hd_is_item_rule(name))
+			continue;
 		if (strlen(name) == plen + klen && strncmp(name, prefix, plen) == 0 &&
 		    strcmp(name + plen, key) == 0)
 			return &fs->fields[i];
@@ -198,6 +209,24 @@ hd_check_bool(const struct hd_field *f, json_object *v, bool from_xml,
 	    f->name);
 }
 
+/* Strings have been checked for UTF-8 by the parsers: characters are the bytes that
+ * do not continue a sequence. */
+static enum hd_problem
+hd_check_chars(const struct hd_field *f, const struct hd_value *v, struct hd_refusal *why)
+{
+	int64_t chars = 0;
+
+	for (size_t k = 0; k < v->len; k++)
+		chars += ((unsigned char)v->s[k] & 0xc0) != 0x80;
+	if (chars < f->min)
+		return hd_refuse(why, f->min == 1 ? HD_P_MISSING_FIELD : HD_P_INVALID_VALUE,
+		    f->name, f->min == 1 ? "%s must not be empty" : "%s is too short", f->name);
+	if (chars > f->max)
+		return hd_refuse(why, HD_P_TOO_LONG, f->name,
+		    "%s must be at most %lld characters", f->name, (long long)f->max);
+	return HD_P_NONE;
+}
+
 static enum hd_problem
 hd_check_text(const struct hd_field *f, json_object *v, bool from_xml,
     struct hd_value *out, struct hd_refusal *why)
@@ -214,6 +243,8 @@ hd_check_text(const struct hd_field *f, json_object *v, bool from_xml,
 		    "%s must not contain NUL characters", f->name);
 	switch (f->type) {
 	case HD_FT_STRING:
+		if (f->flags & HD_F_CHARS)
+			return hd_check_chars(f, out, why);
 		if ((int64_t)out->len < f->min)
 			return hd_refuse(why, f->min == 1 ? HD_P_MISSING_FIELD : HD_P_INVALID_VALUE,
 			    f->name, f->min == 1 ? "%s must not be empty" :
@@ -271,6 +302,64 @@ hd_check_object(const struct hd_field *f, json_object *v, bool from_xml,
 	return HD_P_NONE;
 }
 
+static const struct hd_field *
+hd_item_rule(const struct hd_fieldset *fs, const char *list)
+{
+	size_t len = strlen(list);
+
+	for (size_t i = 0; i < fs->n; i++) {
+		const char *name = fs->fields[i].name;
+		if (strlen(name) == len + 2 && strncmp(name, list, len) == 0 &&
+		    strcmp(name + len, "[]") == 0)
+			return &fs->fields[i];
+	}
+	return NULL;
+}
+
+const char *
+hd_value_item(const struct hd_value *v, size_t i, size_t *len)
+{
+	json_object *item = json_object_is_type(v->obj, json_type_array) ?
+	    json_object_array_get_idx(v->obj, i) : v->obj;
+
+	*len = (size_t)json_object_get_string_len(item);
+	return json_object_get_string(item);
+}
+
+/* A list's items are named "name[i]" in refusals. */
+static enum hd_problem
+hd_check_list(const struct hd_fieldset *fs, const struct hd_field *f, json_object *v,
+    bool from_xml, struct hd_value *out, struct hd_refusal *why)
+{
+	const struct hd_field *rule = hd_item_rule(fs, f->name);
+	bool one = from_xml && json_object_is_type(v, json_type_string);
+	char name[sizeof(why->field)];
+	struct hd_field item;
+	struct hd_value iv;
+	enum hd_problem p;
+
+	if (rule == NULL)
+		return hd_refuse(why, HD_P_INTERNAL, f->name, "bad declaration");
+	if (!one && !json_object_is_type(v, json_type_array))
+		return hd_refuse(why, HD_P_INVALID_TYPE, f->name, "%s must be a list", f->name);
+	out->obj = v;
+	out->n = one ? 1 : json_object_array_length(v);
+	if ((int64_t)out->n < f->min || (int64_t)out->n > f->max)
+		return hd_refuse(why, HD_P_OUT_OF_RANGE, f->name,
+		    "%s must have %lld to %lld items", f->name, (long long)f->min,
+		    (long long)f->max);
+	item = *rule;
+	item.name = name;
+	for (size_t k = 0; k < out->n; k++) {
+		snprintf(name, sizeof(name), "%s[%zu]", f->name, k);
+		memset(&iv, 0, sizeof(iv));
+		if ((p = hd_check_text(&item, one ? v : json_object_array_get_idx(v, k),
+		    from_xml, &iv, why)) != HD_P_NONE)
+			return p;
+	}
+	return HD_P_NONE;
+}
+
 enum hd_problem
 hd_fields_validate(const struct hd_fieldset *fs, json_object *doc, bool from_xml,
     struct hd_value *values, struct hd_refusal *why)
@@ -284,8 +373,11 @@ hd_fields_validate(const struct hd_fieldset *fs, json_object *doc, bool from_xml
 		const struct hd_field *f = &fs->fields[i];
 		struct hd_value *out = &values[i];
 		bool found;
-		json_object *v = hd_path_get(doc, f->name, &found);
+		json_object *v;
 
+		if (hd_is_item_rule(f->name))
+			continue;
+		v = hd_path_get(doc, f->name, &found);
 		if (found && v != NULL && (f->flags & HD_F_EMPTY_IS_NULL) &&
 		    json_object_is_type(v, json_type_string) &&
 		    json_object_get_string_len(v) == 0)
@@ -309,6 +401,9 @@ hd_fields_validate(const struct hd_fieldset *fs, json_object *doc, bool from_xml
 			if (p == HD_P_NONE && !out->present && (f->flags & HD_F_REQUIRED))
 				p = hd_refuse(why, HD_P_MISSING_FIELD, f->name,
 				    "%s is required", f->name);
+			break;
+		case HD_FT_LIST:
+			p = hd_check_list(fs, f, v, from_xml, out, why);
 			break;
 		default:
 			p = hd_check_text(f, v, from_xml, out, why);

@@ -25,11 +25,16 @@ enum hd_ftype {
 	HD_FT_ENUM,     /* one of enums[]; value is its index */
 	HD_FT_OBJECT,   /* object; max is its JSON size in bytes; members declared
 	                   under "name." unless HD_F_OPEN */
+	HD_FT_LIST,     /* array; min/max are its number of items, each checked by the
+	                   declaration named "name[]" (a STRING or ENUM). In XML the
+	                   element repeated, or once for a list of one */
 };
 
 #define HD_F_REQUIRED       0x01u
 #define HD_F_EMPTY_IS_NULL  0x02u  /* "" counts as absent (legacy clients send "") */
 #define HD_F_OPEN           0x04u  /* OBJECT: free-form members (client data) */
+#define HD_F_CHARS          0x08u  /* STRING: min/max count characters (code points),
+                                      not bytes */
 
 struct hd_field {
 	const char *name;
@@ -51,7 +56,8 @@ struct hd_value {
 	const char *s;     /* STRING, ENUM, TIME: the text */
 	size_t len;
 	int64_t i;         /* INT; BOOL (0/1); TIME (usec); ENUM (index) */
-	json_object *obj;  /* OBJECT */
+	json_object *obj;  /* OBJECT; LIST: the array, or in XML a list of one's string */
+	size_t n;          /* LIST: the number of items */
 };
 
 /* Why a document was refused: which problem, which field, a message for people. */
@@ -65,6 +71,9 @@ struct hd_refusal {
  * HD_P_NONE, or the problem with *why filled. from_xml turns on text coercion. */
 enum hd_problem hd_fields_validate(const struct hd_fieldset *fs, json_object *doc,
     bool from_xml, struct hd_value *values, struct hd_refusal *why);
+
+/* Item i (< v->n) of a validated LIST, and its length. */
+const char *hd_value_item(const struct hd_value *v, size_t i, size_t *len);
 
 /* Fills a refusal (printf-style message). Returns problem. */
 enum hd_problem hd_refuse(struct hd_refusal *why, enum hd_problem problem,

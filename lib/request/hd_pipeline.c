@@ -187,6 +187,7 @@ hd_pipeline_run(struct hd_ctx *ctx, const struct hd_program *prog,
 	hd_db_request_start(ctx->db);
 
 	ep = hd_route(prog, &call);
+	call.ep = ep;
 	if (ep)
 		d = ep->dialect;
 	hd_negotiate(&call, d);

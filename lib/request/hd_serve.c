@@ -11,6 +11,7 @@
 #include <time.h>
 #include <fcgiapp.h>
 
+#include "hd_deliver.h"
 #include "hd_endpoint.h"
 #include "hd_log.h"
 
@@ -163,13 +164,14 @@ hd_thread_main(void *arg)
 	return NULL;
 }
 
-/* Whether the program sends: then it runs send_threads request threads and a
- * committer (unless send_batch_max is 0). */
+/* Whether an endpoint of the program has one of flags. A program that sends runs
+ * send_threads request threads: with HD_EP_BATCHED endpoints and a committer (unless
+ * send_batch_max is 0), with HD_EP_DELIVERS ones and a deliverer per thread. */
 static bool
-hd_program_batches(const struct hd_program *prog)
+hd_program_has(const struct hd_program *prog, unsigned flags)
 {
 	for (size_t i = 0; i < prog->nendpoints; i++)
-		if (prog->endpoints[i].flags & HD_EP_BATCHED)
+		if (prog->endpoints[i].flags & flags)
 			return true;
 	return false;
 }
@@ -205,11 +207,12 @@ hd_serve(const struct hd_program *prog)
 	}
 	hd_log_setup(prog->name, cfg.log_level);
 	hd_doc_init();
-	if (hd_program_batches(prog)) {
+	if (hd_program_has(prog, HD_EP_BATCHED | HD_EP_DELIVERS)) {
 		nthreads = cfg.send_threads;
 		/* The client library's global set-up is not thread-safe: done here, once. */
 		if (hd_db_library_init() != HD_OK ||
-		    (cfg.send_batch_max > 0 && hd_batch_start(&cfg, &srv.batch) != HD_OK)) {
+		    (hd_program_has(prog, HD_EP_BATCHED) && cfg.send_batch_max > 0 &&
+		    hd_batch_start(&cfg, &srv.batch) != HD_OK)) {
 			hd_log_error("start-up failed: send batcher");
 			goto out;
 		}
@@ -229,6 +232,13 @@ hd_serve(const struct hd_program *prog)
 			hd_log_error("start-up failed");
 			goto out_threads;
 		}
+		/* Made here, before any other thread exists: libcurl's global set-up is not
+		 * thread-safe either. */
+		if (hd_program_has(prog, HD_EP_DELIVERS) &&
+		    hd_deliverer_new(&th->ctx.cfg, th->ctx.db, &th->ctx.deliverer) != HD_OK) {
+			hd_log_error("start-up failed: deliverer");
+			goto out_threads;
+		}
 	}
 	hd_log_info("ready (%zu request thread%s, send batches of up to %u)", nthreads,
 	    nthreads == 1 ? "" : "s", srv.batch ? cfg.send_batch_max : 1);
@@ -246,8 +256,10 @@ out_threads:
 	for (size_t i = 1; i < nthreads; i++)
 		if (threads[i].started)
 			pthread_join(threads[i].tid, NULL);
-	for (size_t i = 0; i < nthreads; i++)
+	for (size_t i = 0; i < nthreads; i++) {
+		hd_deliverer_free(threads[i].ctx.deliverer);
 		hd_db_free(threads[i].ctx.db);
+	}
 	free(threads);
 out_lock:
 	pthread_mutex_destroy(&srv.accept_lock);

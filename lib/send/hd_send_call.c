@@ -38,20 +38,31 @@ hd_refuse_send(struct hd_call *call, const struct hd_send_result *res,
 }
 
 enum hd_problem
-hd_send_call(struct hd_call *call, const struct hd_target *t, const struct hd_message *m,
-    struct hd_send_result *res)
+hd_backlog_call(struct hd_call *call)
 {
 	unsigned limit = call->ctx->cfg.max_queue_backlog;
 	bool over = false;
 	enum hd_err err;
 
-	if (call->defer)
-		return hd_batch_send_call(call, t, m, res);
 	if (limit > 0 && (err = hd_backlog_over(call->ctx->db, limit, &over)) != HD_OK)
 		return hd_fail(call, err);
 	if (over)
 		return hd_refuse(&call->why, HD_P_UNAVAILABLE, NULL,
 		    "the delivery queue is over its limit; retry after a short delay");
+	return HD_P_NONE;
+}
+
+enum hd_problem
+hd_send_call(struct hd_call *call, const struct hd_target *t, const struct hd_message *m,
+    struct hd_send_result *res)
+{
+	enum hd_problem p;
+	enum hd_err err;
+
+	if (call->defer)
+		return hd_batch_send_call(call, t, m, res);
+	if ((p = hd_backlog_call(call)) != HD_P_NONE)
+		return p;
 	if ((err = hd_send(call->ctx->db, &call->who, t, m, res)) != HD_OK)
 		return hd_fail(call, err);
 	return HD_P_NONE;

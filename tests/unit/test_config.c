@@ -54,6 +54,7 @@ test_defaults(void)
 	CHECK(c.max_queue_backlog == 0 && c.apns_url == NULL && c.apns_sandbox_url == NULL &&
 	    c.fcm_url == NULL && c.fcm_token_url == NULL && c.wns_token_url == NULL &&
 	    c.ca_bundle == NULL && c.provider_connect_to == NULL);
+	CHECK(c.sync_wait_ms == 5000);
 	CHECK(c.delivery_timeout_s == 10 && c.worker_batch == 500 && c.worker_lease_s == 60 &&
 	    c.worker_max_attempts == 12 && c.worker_streams == 400 && c.worker_connections == 4);
 	hd_config_free(&c);
@@ -74,6 +75,7 @@ test_delivery_keys(void)
 	    "ca_bundle = /etc/herald/ca.pem\n"
 	    "provider_connect_to = push.test:443:127.0.0.1:8443,wns.test:443:[::1]:9443\n"
 	    "delivery_timeout_s = 300\n"
+	    "sync_wait_ms = 60000\n"
 	    "worker_batch = 10000\n"
 	    "worker_lease_s = 5\n"
 	    "worker_max_attempts = 1\n"
@@ -83,7 +85,7 @@ test_delivery_keys(void)
 		"worker_batch = 0", "worker_batch = 10001", "worker_lease_s = 4",
 		"worker_lease_s = 3601", "worker_max_attempts = 0", "worker_max_attempts = 101",
 		"worker_streams = 0", "worker_connections = 65", "max_queue_backlog = 1000000001",
-		"apns_url =" };
+		"apns_url =", "sync_wait_ms = 99", "sync_wait_ms = 60001" };
 	struct hd_config c;
 	char err[256], line[128];
 
@@ -95,6 +97,7 @@ test_delivery_keys(void)
 	CHECK(c.provider_connect_to &&
 	    strcmp(c.provider_connect_to, "push.test:443:127.0.0.1:8443,wns.test:443:[::1]:9443") == 0);
 	CHECK(c.delivery_timeout_s == 300 && c.worker_batch == 10000 && c.worker_lease_s == 5);
+	CHECK(c.sync_wait_ms == 60000);
 	CHECK(c.worker_max_attempts == 1 && c.worker_streams == 100000 &&
 	    c.worker_connections == 64);
 	hd_config_free(&c);

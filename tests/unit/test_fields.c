@@ -660,6 +660,59 @@ test_from_xml(void)
 	json_object_put(doc);
 }
 
+/* Lists: 1-3 items of 1-4 bytes each, named name[i] when refused; a name of 1-3
+ * characters, however many bytes they take. */
+static const struct hd_field list_fields[] = {
+	{ "ids", HD_FT_LIST, 0, 1, 3, NULL },
+	{ "ids[]", HD_FT_STRING, 0, 1, 4, NULL },
+	{ "name", HD_FT_STRING, HD_F_CHARS, 1, 3, NULL },
+};
+static const struct hd_fieldset list_fs = { list_fields, N(list_fields), NULL };
+
+static void
+test_list_chars(void)
+{
+	static const struct row rows[] = {
+		{ "{\"ids\":[\"a\"]}", false, HD_P_NONE, NULL },
+		{ "{\"ids\":[\"a\",\"bcde\",\"f\"]}", false, HD_P_NONE, NULL },
+		{ "{\"ids\":null}", false, HD_P_NONE, NULL },
+		{ "{\"ids\":[]}", false, HD_P_OUT_OF_RANGE, "ids" },
+		{ "{\"ids\":[\"a\",\"b\",\"c\",\"d\"]}", false, HD_P_OUT_OF_RANGE, "ids" },
+		{ "{\"ids\":\"a\"}", false, HD_P_INVALID_TYPE, "ids" },
+		{ "{\"ids\":{\"a\":\"b\"}}", false, HD_P_INVALID_TYPE, "ids" },
+		{ "{\"ids\":[\"a\",5]}", false, HD_P_INVALID_TYPE, "ids[1]" },
+		{ "{\"ids\":[\"a\",\"\"]}", false, HD_P_MISSING_FIELD, "ids[1]" },
+		{ "{\"ids\":[\"abcde\"]}", false, HD_P_TOO_LONG, "ids[0]" },
+		{ "{\"ids\":[\"a\\u0000\"]}", false, HD_P_INVALID_VALUE, "ids[0]" },
+		{ "{\"ids\":\"a\"}", true, HD_P_NONE, NULL },
+		{ "{\"ids\":[\"a\",\"b\"]}", true, HD_P_NONE, NULL },
+		{ "{\"ids\":\"\"}", true, HD_P_MISSING_FIELD, "ids[0]" },
+		{ "{\"ids[]\":[\"a\"]}", false, HD_P_UNKNOWN_FIELD, "ids[]" },
+		{ "{\"name\":\"abc\"}", false, HD_P_NONE, NULL },
+		{ "{\"name\":\"\\u00e9\\u20ac\\ud83d\\ude00\"}", false, HD_P_NONE, NULL }, /* 9 bytes */
+		{ "{\"name\":\"abcd\"}", false, HD_P_TOO_LONG, "name" },
+		{ "{\"name\":\"\\u00e9\\u00e9\\u00e9\\u00e9\"}", false, HD_P_TOO_LONG, "name" },
+		{ "{\"name\":\"\"}", false, HD_P_MISSING_FIELD, "name" },
+	};
+	json_object *doc = json("{\"ids\":[\"ab\",\"cde\"]}");
+	struct hd_value v[N(list_fields)];
+	struct hd_refusal why;
+	const char *item;
+	size_t len;
+
+	run_rows("list", &list_fs, rows, N(rows));
+	CHECK(hd_fields_validate(&list_fs, doc, false, v, &why) == HD_P_NONE);
+	CHECK(v[0].present && v[0].n == 2 && !v[1].present);
+	item = hd_value_item(&v[0], 1, &len);
+	CHECK(len == 3 && memcmp(item, "cde", 3) == 0);
+	json_object_put(doc);
+	doc = json("{\"ids\":\"xy\"}");
+	CHECK(hd_fields_validate(&list_fs, doc, true, v, &why) == HD_P_NONE);
+	item = hd_value_item(&v[0], 0, &len);
+	CHECK(v[0].n == 1 && len == 2 && memcmp(item, "xy", 2) == 0);
+	json_object_put(doc);
+}
+
 /* hd_refuse fills all three parts and bounds them. */
 static void
 test_refuse(void)
@@ -692,6 +745,7 @@ main(void)
 	test_enum_time();
 	test_object();
 	test_from_xml();
+	test_list_chars();
 	test_refuse();
 	UNIT_DONE();
 }

@@ -63,6 +63,7 @@ test_extras_fill_every_field(void)
 	    "\"icon\":\"https://i/i.png\",\"url\":\"https://e/x\",\"actions\":[{\"id\":\"yes\","
 	    "\"title\":\"Yes\"},{\"id\":\"no\",\"title\":\"No\"}],\"category\":\"c\","
 	    "\"thread_id\":\"t\",\"collapse_id\":\"k\",\"interruption\":\"time-sensitive\","
+	    "\"urgency\":\"very-low\","
 	    "\"content_available\":true,\"mutable_content\":true,\"raw\":{\"apns\":{\"aps\":"
 	    "{\"alert\":\"hi\"}},\"webpush\":\"plain\",\"wns\":\"<toast/>\"}}";
 	struct hd_notification n = { 0 };
@@ -74,7 +75,7 @@ test_extras_fill_every_field(void)
 	CHECK(n.icon && n.url && n.category && n.thread_id && n.collapse_id);
 	CHECK(n.nactions == 2 && strcmp(n.actions[1].id, "no") == 0 &&
 	    strcmp(n.actions[1].title, "No") == 0);
-	CHECK(n.interruption == HD_INTR_TIME_SENSITIVE);
+	CHECK(n.interruption == HD_INTR_TIME_SENSITIVE && n.urgency == HD_URG_VERY_LOW);
 	CHECK(n.content_available && n.mutable_content);
 	CHECK(n.raw_apns && strcmp(n.raw_apns, "{\"aps\":{\"alert\":\"hi\"}}") == 0);
 	CHECK(n.raw_webpush && strcmp(n.raw_webpush, "plain") == 0);
@@ -88,6 +89,7 @@ test_malformed_extras_are_refused(void)
 {
 	const char *bad[] = { "", "[]", "{\"badge\":\"3\"}", "{\"subtitle\":1}",
 		"{\"actions\":[{\"id\":\"x\"}]}", "{\"actions\":{}}", "{\"interruption\":\"loud\"}",
+		"{\"urgency\":\"urgent\"}", "{\"urgency\":\"Very-Low\"}", "{\"urgency\":5}",
 		"{\"raw\":[]}", "{\"raw\":{\"apns\":1}}", "{\"mutable_content\":1}", "{" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

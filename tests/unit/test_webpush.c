@@ -370,6 +370,32 @@ test_minimal_notification_uses_defaults_and_only_set_members(void)
 	hd_http_request_clear(&req);
 }
 
+/* A message's own urgency wins over the one its priority implies; very-low only
+ * comes that way. */
+static void
+test_urgency_of_the_message_overrides_the_priority(void)
+{
+	static const struct { enum hd_urgency urgency; int priority; const char *want; } rows[] = {
+		{ HD_URG_DEFAULT, 10, "high" }, { HD_URG_DEFAULT, 1, "low" },
+		{ HD_URG_VERY_LOW, 10, "very-low" }, { HD_URG_VERY_LOW, 1, "very-low" },
+		{ HD_URG_LOW, 10, "low" }, { HD_URG_NORMAL, 1, "normal" },
+		{ HD_URG_NORMAL, 10, "normal" }, { HD_URG_HIGH, 1, "high" },
+	};
+	struct hd_device_target d = device("https://push.example.net/send/urg");
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct hd_notification n = { .body = "b", .priority = rows[i].priority,
+		    .urgency = rows[i].urgency };
+		struct hd_http_request req;
+		struct hd_outcome o;
+
+		CHECK(build(&n, &d, &req, &o) == HD_BUILD_READY);
+		CHECK_MSG(streq(header(&req, "Urgency"), rows[i].want), "row %zu: %s", i,
+		    header(&req, "Urgency"));
+		hd_http_request_clear(&req);
+	}
+}
+
 static void
 test_expired_message_is_sent_with_ttl_zero(void)
 {
@@ -722,6 +748,7 @@ main(void)
 	setup();
 	test_full_notification_is_encrypted_json_with_every_header();
 	test_minimal_notification_uses_defaults_and_only_set_members();
+	test_urgency_of_the_message_overrides_the_priority();
 	test_expired_message_is_sent_with_ttl_zero();
 	test_invalid_collapse_id_becomes_hashed_topic();
 	test_audience_is_the_endpoint_origin();
