@@ -12,7 +12,8 @@ import load
 from test_quotas import set_quota
 
 WEBS = ("web1", "web2")
-# Deliveries in the claims test; bench/cluster runs it with 20,000.
+# Deliveries in the claims test (CI's size; bench/cluster counts double sends over
+# 20,000 the same way).
 CLAIM_DELIVERIES = int(os.environ.get("HERALD_CLUSTER_DELIVERIES", "3000"))
 
 
