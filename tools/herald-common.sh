@@ -6,7 +6,8 @@ HERALD_PACKAGES=(build-essential autoconf automake libtool pkg-config
   libfcgi-dev libjson-c-dev libxml2-dev libcurl4-openssl-dev libssl-dev libmariadb-dev
   mariadb-server mariadb-client lighttpd apache2 spawn-fcgi curl python3 git
   python3-h2 python3-cryptography
-  nodejs python3-requests golang-go)  # the webpush seed's examples run in the tests
+  nodejs python3-requests golang-go  # the webpush seed's examples run in the tests
+  galera-4 rsync iproute2)  # the cluster tests: Galera, its rsync state transfer (uses ss)
 
 # What tools/herald-package-test needs besides HERALD_PACKAGES: building the Debian
 # package, checking it, and what it depends on.

@@ -500,13 +500,14 @@ class Stack:
         self.db.start()
 
     def write_config(self, **settings):
-        """Write herald.conf for this stack; settings add or override keys."""
+        """Write herald.conf for this stack; settings add or override keys (None
+        leaves a key out)."""
         values = {"db_socket": self.db.socket, "db_name": DB_NAME, "db_user": DB_USER,
                   "log_level": "info", "metrics_file": self.metrics_path,
                   "worker_metrics_file": self.worker_metrics_path, **settings}
         lines = ["# herald configuration of the private stack in this directory,",
                  "# written by tools/herald_stack.py. Keys: herald.conf(5), man/herald.conf.5."]
-        lines += [f"{k} = {v}" for k, v in values.items()]
+        lines += [f"{k} = {v}" for k, v in values.items() if v is not None]
         self.config_path.write_text("\n".join(lines) + "\n")
 
     def program_env(self):

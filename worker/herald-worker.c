@@ -280,7 +280,13 @@ worker_loop(struct worker **wp, const char *log_path)
 		if (room > 0 && (in_flight == 0 || room * 2 >= w->cfg.worker_batch) &&
 		    hd_deliverer_pending(w->deliverer) == 0)
 			rc = hd_deliverer_claim(w->deliverer, room, &claimed);
-		if (rc != HD_OK) {
+		if (rc == HD_ERR_DB_RETRY) {
+			/* Still conflicting after the claim's own reruns: on a Galera cluster,
+			 * workers on other nodes took those rows first. They are theirs;
+			 * the next round claims others. */
+			hd_log_debug("claim lost to other workers' claims");
+			rc = HD_OK;
+		} else if (rc != HD_OK) {
 			hd_log_warn("claiming deliveries failed: %s", hd_strerror(rc));
 			sleep_ms(IDLE_WAIT_MS);
 		}

@@ -18,7 +18,8 @@
 #define HD_CONFIG_MAX_BYTES (64 * 1024)
 #define HD_SECRET_FILE_MAX (4 * 1024)
 
-enum hd_ctype { HD_C_STR, HD_C_UINT, HD_C_SIZE, HD_C_SECRET_FILE, HD_C_CHOICE };
+enum hd_ctype { HD_C_STR, HD_C_UINT, HD_C_SIZE, HD_C_SECRET_FILE, HD_C_CHOICE,
+	HD_C_DB_ADDRESSES };
 
 struct hd_ckey {
 	const char *name;
@@ -45,6 +46,7 @@ static const struct hd_ckey hd_ckeys[] = {
 	HD_STR(db_socket),
 	HD_STR(db_host),
 	HD_NUM(db_port, 1, 65535, 3306),
+	{ "db_addresses", HD_C_DB_ADDRESSES, HD_OFF(db_addresses), 0, 0, 0, NULL, 0 },
 	HD_STR(db_name),
 	HD_STR(db_user),
 	HD_STR(db_password),
@@ -99,6 +101,7 @@ hd_config_defaults(struct hd_config *cfg)
 			break;
 		case HD_C_STR:
 		case HD_C_SECRET_FILE:
+		case HD_C_DB_ADDRESSES:
 			break;
 		}
 	}
@@ -145,13 +148,75 @@ hd_config_key(size_t i, char *summary, size_t cap)
 	case HD_C_SECRET_FILE:
 		snprintf(summary, cap, "the path of a file; no default");
 		break;
+	case HD_C_DB_ADDRESSES:
+		snprintf(summary, cap, "a list of addresses; no default");
+		break;
 	}
 	return k->name;
+}
+
+static void
+hd_db_addresses_free(struct hd_config *cfg)
+{
+	for (size_t i = 0; i < cfg->db_naddresses; i++) {
+		free(cfg->db_addresses[i].socket);
+		free(cfg->db_addresses[i].host);
+	}
+	free(cfg->db_addresses);
+	cfg->db_addresses = NULL;
+	cfg->db_naddresses = 0;
+}
+
+static void hd_trim(const char **s, size_t *len);
+
+/* "ADDRESS[, ADDRESS...]", each a unix socket path (starting with '/') or
+ * HOST[:PORT] (default port: 3306). Replaces cfg's list; on error leaves it empty. */
+static enum hd_err
+hd_db_addresses_parse(struct hd_config *cfg, const char *v, size_t vlen, char *err,
+    size_t errlen, unsigned line)
+{
+	const char *p = v, *end = v + vlen;
+	size_t n = 1;
+
+	hd_db_addresses_free(cfg);
+	for (const char *c = v; c < end; c++)
+		n += *c == ',';
+	if ((cfg->db_addresses = calloc(n, sizeof(*cfg->db_addresses))) == NULL)
+		return HD_ERR_NOMEM;
+	while (p <= end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p)), *item = p, *colon;
+		size_t ilen = (size_t)((comma ? comma : end) - p);
+		struct hd_db_address *a = &cfg->db_addresses[cfg->db_naddresses];
+		uint64_t port = 3306;
+
+		p = (comma ? comma : end) + 1;
+		hd_trim(&item, &ilen);
+		colon = ilen > 0 && item[0] != '/' ? memchr(item, ':', ilen) : NULL;
+		if (ilen == 0 || colon == item || (colon && (hd_parse_u64(colon + 1,
+		    ilen - (size_t)(colon + 1 - item), &port) != 0 || port < 1 || port > 65535))) {
+			snprintf(err, errlen, "line %u: db_addresses wants a list of /socket/path or "
+			    "host[:port], separated by commas", line);
+			hd_db_addresses_free(cfg);
+			return HD_ERR_CONFIG;
+		}
+		cfg->db_naddresses++;
+		if (item[0] == '/')
+			a->socket = strndup(item, ilen);
+		else
+			a->host = strndup(item, colon ? (size_t)(colon - item) : ilen);
+		a->port = (unsigned)port;
+		if (a->socket == NULL && a->host == NULL) {
+			hd_db_addresses_free(cfg);
+			return HD_ERR_NOMEM;
+		}
+	}
+	return HD_OK;
 }
 
 void
 hd_config_free(struct hd_config *cfg)
 {
+	hd_db_addresses_free(cfg);
 	free(cfg->db_socket);
 	free(cfg->db_host);
 	free(cfg->db_name);
@@ -275,6 +340,8 @@ hd_config_set(struct hd_config *cfg, const struct hd_ckey *k, const char *v,
 		hd_choices_text(k, choices, sizeof(choices));
 		snprintf(err, errlen, "line %u: %s must be %s", line, k->name, choices);
 		return HD_ERR_CONFIG;
+	case HD_C_DB_ADDRESSES:
+		return hd_db_addresses_parse(cfg, v, vlen, err, errlen, line);
 	}
 	return HD_ERR_INTERNAL;
 }

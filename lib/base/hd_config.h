@@ -11,10 +11,21 @@
 #include "hd_error.h"
 #include "hd_log.h"
 
+/* One database server: a unix socket, or a host and port. */
+struct hd_db_address {
+	char *socket;             /* NULL: host/port */
+	char *host;
+	unsigned port;
+};
+
 struct hd_config {
 	char *db_socket;          /* unix socket; when NULL, db_host/db_port */
 	char *db_host;
 	unsigned db_port;
+	/* db_addresses: several servers (the nodes of a Galera cluster), tried in this
+	 * order at every connect; when set, db_socket/db_host/db_port are not used. */
+	struct hd_db_address *db_addresses;
+	size_t db_naddresses;
 	char *db_name;
 	char *db_user;
 	char *db_password;        /* from db_password or db_password_file */

@@ -95,7 +95,9 @@ static const struct {
 	{ ER_LOCK_DEADLOCK, HD_ERR_DB_RETRY, false, false },  /* Galera conflicts too */
 	{ ER_LOCK_WAIT_TIMEOUT, HD_ERR_DB_UNAVAILABLE, false, false }, /* 503, no rerun */
 	{ ER_RECORD_FILE_FULL, HD_ERR_DB_UNAVAILABLE, false, false },
-	{ ER_UNKNOWN_COM_ERROR, HD_ERR_DB_UNAVAILABLE, false, false },  /* Galera not ready */
+	/* A Galera node that left the primary component refuses every statement: drop
+	 * the connection, so that the next connect finds a node that takes work. */
+	{ ER_UNKNOWN_COM_ERROR, HD_ERR_DB_UNAVAILABLE, true, true },
 	{ ER_OPTION_PREVENTS_STATEMENT, HD_ERR_DB_UNAVAILABLE, false, false }, /* read-only */
 	{ ER_CON_COUNT_ERROR, HD_ERR_DB_UNAVAILABLE, false, false },
 	{ ER_QUERY_INTERRUPTED, HD_ERR_DB_UNAVAILABLE, false, false },
@@ -164,25 +166,35 @@ hd_db_monotonic_ns(void)
 	return (int64_t)t.tv_sec * INT64_C(1000000000) + t.tv_nsec;
 }
 
+/* Whether a connected server may take work: a Galera node that is not synced with a
+ * primary component (joining, donating, cut off) answers 1047 to every statement.
+ * A server without Galera has no wsrep_ready and is ready. */
+static bool
+hd_db_node_ready(MYSQL *conn)
+{
+	static const char sql[] = "SHOW STATUS LIKE 'wsrep_ready'";
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool ready;
+
+	if (mysql_real_query(conn, sql, sizeof(sql) - 1) != 0 ||
+	    (res = mysql_store_result(conn)) == NULL)
+		return false;
+	row = mysql_fetch_row(res);
+	ready = row == NULL || (row[1] != NULL && strcmp(row[1], "ON") == 0);
+	mysql_free_result(res);
+	return ready;
+}
+
+/* Connects to address a; with several addresses, only to a server that is ready. */
 static enum hd_err
-hd_db_connect(struct hd_db *db)
+hd_db_connect_to(struct hd_db *db, const struct hd_db_address *a, bool check_ready)
 {
 	const struct hd_config *c = db->cfg;
 	unsigned timeout = c->db_timeout_s, qtimeout = c->db_query_timeout_s;
-	int64_t started;
 	char init[160];
 	my_bool off = 0;
 
-	if (db->conn)
-		return HD_OK;
-	/* Back off for a moment after a connect that waited (a host that does not
-	 * answer): while the database is away, requests answer 503 at once instead of
-	 * each waiting out a connect timeout. A connect that was refused at once (the
-	 * server restarting on this host) is tried again by the next request, so the
-	 * first request after the database is back is served. */
-	started = hd_db_monotonic_ns();
-	if (started < db->retry_at_ns)
-		return HD_ERR_DB_UNAVAILABLE;
 	if ((db->conn = mysql_init(NULL)) == NULL)
 		return HD_ERR_NOMEM;
 	mysql_options(db->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
@@ -196,23 +208,58 @@ hd_db_connect(struct hd_db *db)
 	snprintf(init, sizeof(init), "SET time_zone = '+00:00', innodb_lock_wait_timeout = %u, "
 	    "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'", qtimeout - 1);
 	mysql_options(db->conn, MYSQL_INIT_COMMAND, init);
-	if (mysql_real_connect(db->conn, c->db_socket ? NULL : c->db_host, c->db_user,
-	    c->db_password, c->db_name, c->db_socket ? 0 : c->db_port, c->db_socket, 0) == NULL) {
+	if (mysql_real_connect(db->conn, a->socket ? NULL : a->host, c->db_user,
+	    c->db_password, c->db_name, a->socket ? 0 : a->port, a->socket, 0) == NULL) {
 		hd_log_warn("database connect failed: %s", mysql_error(db->conn));
-		mysql_close(db->conn);
-		db->conn = NULL;
-		if (hd_db_monotonic_ns() - started >= HD_DB_CONNECT_SLOW_NS)
-			db->retry_at_ns = hd_db_monotonic_ns() + HD_DB_CONNECT_BACKOFF_NS;
-		hd_db_count_error(HD_ERR_DB_UNAVAILABLE);
-		return HD_ERR_DB_UNAVAILABLE;
-	}
-	if (db->connected_once) {
-		const char *labels[] = { hd_metrics_program() };
+	} else if (check_ready && !hd_db_node_ready(db->conn)) {
+		hd_log_warn("database %s is not ready (a Galera node not synced)",
+		    mysql_get_host_info(db->conn));
+	} else {
+		if (db->connected_once) {
+			const char *labels[] = { hd_metrics_program() };
 
-		hd_metrics_count(HD_M_DB_RECONNECTS, labels, 1);
+			hd_metrics_count(HD_M_DB_RECONNECTS, labels, 1);
+		}
+		db->connected_once = true;
+		return HD_OK;
 	}
-	db->connected_once = true;
-	return HD_OK;
+	mysql_close(db->conn);
+	db->conn = NULL;
+	return HD_ERR_DB_UNAVAILABLE;
+}
+
+/* Connects to the first address of db_addresses that takes work (or to the one of
+ * db_socket / db_host). */
+static enum hd_err
+hd_db_connect(struct hd_db *db)
+{
+	const struct hd_config *c = db->cfg;
+	struct hd_db_address single = { c->db_socket, c->db_host, c->db_port };
+	const struct hd_db_address *list = c->db_naddresses ? c->db_addresses : &single;
+	size_t n = c->db_naddresses ? c->db_naddresses : 1;
+	enum hd_err err = HD_ERR_DB_UNAVAILABLE;
+	int64_t started;
+
+	if (db->conn)
+		return HD_OK;
+	/* Back off for a moment after a connect that waited (a host that does not
+	 * answer): while the database is away, requests answer 503 at once instead of
+	 * each waiting out a connect timeout. A connect that was refused at once (the
+	 * server restarting on this host) is tried again by the next request, so the
+	 * first request after the database is back is served. */
+	started = hd_db_monotonic_ns();
+	if (started < db->retry_at_ns)
+		return HD_ERR_DB_UNAVAILABLE;
+	/* In order, every time: the first address is the preferred node (writes pinned
+	 * to one node conflict least), the others are its stand-ins. */
+	for (size_t i = 0; i < n && err == HD_ERR_DB_UNAVAILABLE; i++)
+		err = hd_db_connect_to(db, &list[i], n > 1);
+	if (err == HD_ERR_DB_UNAVAILABLE &&
+	    hd_db_monotonic_ns() - started >= HD_DB_CONNECT_SLOW_NS)
+		db->retry_at_ns = hd_db_monotonic_ns() + HD_DB_CONNECT_BACKOFF_NS;
+	if (err != HD_OK)
+		hd_db_count_error(err);
+	return err;
 }
 
 /* Whether the server has closed an idle connection: after a restart or a failover,
@@ -581,8 +628,11 @@ hd_db_call_txn(struct hd_db *db, const char *sql, const struct hd_dbp *params,
     size_t nparams, struct hd_dbc *cols, size_t ncols, bool *found)
 {
 	enum hd_err err = HD_ERR_DB_RETRY;
+	/* Inside the caller's transaction the conflict rolled back more than this call,
+	 * so rerunning the call alone would be wrong: the caller reruns its whole. */
+	int attempts = db->in_txn ? 1 : HD_DB_TXN_ATTEMPTS;
 
-	for (int attempt = 0; attempt < HD_DB_TXN_ATTEMPTS && err == HD_ERR_DB_RETRY; attempt++) {
+	for (int attempt = 0; attempt < attempts && err == HD_ERR_DB_RETRY; attempt++) {
 		err = hd_db_call(db, sql, params, nparams, cols, ncols, found);
 		if (err == HD_ERR_DB_RETRY)
 			hd_log_debug("transaction conflict, attempt %d", attempt + 1);

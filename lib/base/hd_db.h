@@ -1,6 +1,7 @@
 /*
  * herald's MariaDB access: one persistent connection per process and a cache of its
- * prepared statements. SQL goes only through prepared statements with bound
+ * prepared statements. With db_addresses (a Galera cluster's nodes), each connect
+ * takes the first address that answers and is synced. SQL goes only through prepared statements with bound
  * parameters. A statement is named by the address of its SQL text (a static const
  * array in the module that owns it), so each is prepared once per connection.
  *
@@ -95,7 +96,7 @@ enum hd_err hd_db_call(struct hd_db *db, const char *sql, const struct hd_dbp *p
 
 /* hd_db_call() for a procedure that is one whole transaction: a deadlock (or a Galera
  * certification conflict), which rolled it back, reruns it, at most
- * HD_DB_TXN_ATTEMPTS times in all. */
+ * HD_DB_TXN_ATTEMPTS times in all. Called inside an open transaction it runs once. */
 enum hd_err hd_db_call_txn(struct hd_db *db, const char *sql, const struct hd_dbp *params,
     size_t nparams, struct hd_dbc *cols, size_t ncols, bool *found);
 

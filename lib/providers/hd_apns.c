@@ -395,7 +395,9 @@ apns_bearer(struct hd_provider_ctx *ctx, struct apns_state *st,
 		params[3] = HD_DBP_STR(candidate);
 		params[4] = HD_DBP_TIME(iat);
 		params[5] = HD_DBP_I64(min_age);
-		err = hd_db_call(ctx->db, SQL_SHARE_TOKEN, params, 6, cols, 2, &found);
+		/* Workers on two Galera nodes offering tokens at once conflict at
+		 * commit; the one that reruns then finds the other's token stored. */
+		err = hd_db_call_txn(ctx->db, SQL_SHARE_TOKEN, params, 6, cols, 2, &found);
 		hd_metrics_count(HD_M_TOKEN_REFRESHES,
 		    (const char *const[]){ "apns", err == HD_OK ? "ok" : "failed" }, 1);
 		if (err != HD_OK)

@@ -13,7 +13,9 @@ hd_backlog_measure(struct hd_db *db, unsigned limit)
 	bool found;
 
 	hd_db_request_start(db);
-	return hd_db_call(db, sql, p, 1, &col, 1, &found);
+	/* Every worker writes the one row: on a Galera cluster, workers on two nodes
+	 * conflict at commit, and the measurement is simply taken again. */
+	return hd_db_call_txn(db, sql, p, 1, &col, 1, &found);
 }
 
 enum hd_err

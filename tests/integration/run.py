@@ -141,6 +141,23 @@ def reason_of(exc):
     return f"{where}{type(exc).__name__}: {message[-1][:200] if message else ''}"
 
 
+def run_limited(test_id, call, limit, details):
+    """Run call() for at most limit seconds; None if it returned, else the reason it
+    failed in one line (its traceback goes to details)."""
+    def expire(*_):
+        raise TestTimeout(f"still running after {limit}s")
+    signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        call()
+    except Exception as e:  # any exception is this test's failure
+        details.write(f"== {test_id}\n{''.join(traceback.format_exception(e))}\n")
+        return reason_of(e)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return None
+
+
 def describe_report(path):
     """A sanitizer report's path and its first error line."""
     lines = path.read_text(errors="replace").splitlines()
@@ -178,19 +195,8 @@ class Runner:
 
     def run(self, test_id, call, limit):
         """Run call() with a time limit, then check the stack is still whole."""
-        def expire(*_):
-            raise TestTimeout(f"still running after {limit}s")
-        error = None
         start = time.monotonic()
-        signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, limit)
-        try:
-            call()
-        except Exception as e:  # any exception is this test's failure
-            error = reason_of(e)
-            self.details.write(f"== {test_id}\n{''.join(traceback.format_exception(e))}\n")
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+        error = run_limited(test_id, call, limit, self.details)
         # What broke the stack is the likelier cause of a failure, so it comes first.
         try:
             problems = self.after_test()

@@ -351,6 +351,63 @@ test_reparse(void)
 	hd_config_free(&c);
 }
 
+/* db_addresses: sockets and host[:port] entries, in order; bad lists refused. */
+static void
+test_db_addresses(void)
+{
+	static const struct {
+		const char *value;
+		size_t n;
+		const char *first_socket, *first_host;
+		unsigned last_port;
+	} good[] = {
+		{ "/run/a.sock", 1, "/run/a.sock", NULL, 3306 },
+		{ "/run/a.sock, /run/b.sock,/run/c.sock", 3, "/run/a.sock", NULL, 3306 },
+		{ "db1.example.org:3307, db2, 10.0.0.3:3308", 3, NULL, "db1.example.org", 3308 },
+		{ "db1 , /run/b.sock", 2, NULL, "db1", 3306 },
+	};
+	static const char *const bad[] = {
+		"", ",", "/a.sock,", ",db1", "db1,,db2", "db1:", "db1:0", "db1:65536",
+		"db1:33x", ":3306", "db1:-1",
+	};
+
+	for (size_t i = 0; i < N(good); i++) {
+		struct hd_config c;
+		char text[256], err[256];
+		int len = snprintf(text, sizeof(text), "db_name = x\ndb_addresses = %s\n",
+		    good[i].value);
+
+		hd_config_defaults(&c);
+		CHECK_MSG(hd_config_parse(&c, text, (size_t)len, err, sizeof(err)) == HD_OK,
+		    "row %zu: %s", i, err);
+		CHECK_MSG(c.db_naddresses == good[i].n, "row %zu: %zu", i, c.db_naddresses);
+		if (c.db_naddresses == good[i].n) {
+			const struct hd_db_address *a = &c.db_addresses[0];
+
+			CHECK_MSG(good[i].first_socket ? a->socket && strcmp(a->socket,
+			    good[i].first_socket) == 0 : a->socket == NULL, "row %zu", i);
+			CHECK_MSG(good[i].first_host ? a->host && strcmp(a->host,
+			    good[i].first_host) == 0 : a->host == NULL, "row %zu", i);
+			CHECK_MSG(c.db_addresses[good[i].n - 1].port == good[i].last_port,
+			    "row %zu", i);
+		}
+		hd_config_free(&c);
+		CHECK(c.db_addresses == NULL && c.db_naddresses == 0);
+	}
+	for (size_t i = 0; i < N(bad); i++) {
+		struct hd_config c;
+		char text[256], err[256];
+		int len = snprintf(text, sizeof(text), "db_name = x\ndb_addresses = %s\n", bad[i]);
+
+		hd_config_defaults(&c);
+		CHECK_MSG(hd_config_parse(&c, text, (size_t)len, err, sizeof(err)) == HD_ERR_CONFIG,
+		    "row %zu ('%s') accepted", i, bad[i]);
+		CHECK_MSG(strstr(err, "line 2") && strstr(err, "db_addresses"), "row %zu: %s", i, err);
+		CHECK(c.db_addresses == NULL);
+		hd_config_free(&c);
+	}
+}
+
 /* hd_config_load and hd_config_path. */
 static void
 test_load(void)
@@ -398,6 +455,7 @@ main(void)
 	test_send_keys();
 	test_good();
 	test_bad();
+	test_db_addresses();
 	test_password_file();
 	test_reparse();
 	test_load();
