@@ -181,7 +181,7 @@ send_push(struct hd_call *call)
 	}
 	/* Stored and committed: from here on the answer is 200, whatever the providers
 	 * say; a delivery the wait leaves unfinished stays queued for the worker. */
-	if ((err = hd_deliver_call(call, res.message_id)) != HD_OK)
+	if ((err = hd_deliver_call(call, res.message_id, NULL)) != HD_OK)
 		hd_log_warn("inline delivery of message %llu: %s",
 		    (unsigned long long)res.message_id, hd_strerror(err));
 	if ((err = hd_audience_outcome(call->ctx->db, call->who.app_id, res.message_id,

@@ -12,7 +12,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "hd_backlog.h"
 #include "hd_deliver.h"
@@ -22,7 +21,6 @@
 #include "hd_send.h"
 #include "hd_send_targets.h"
 #include "hd_text.h"
-#include "hd_time.h"
 
 enum { F_TITLE, F_BODY, F_SUBTITLE, F_LEVEL, F_THREAD_ID, F_COLLAPSE_ID, F_SOURCE,
 	F_SOURCE_DISPLAY_NAME, F_URL, F_MEDIA, F_MEDIA_URL, F_MEDIA_TYPE, F_ACTIONS,
@@ -57,9 +55,6 @@ static const struct hd_field patch_fields[P__MAX] = {
 	[P_READ] = { "read", HD_FT_BOOL, HD_F_REQUIRED, 0, 0, NULL },
 };
 static const struct hd_fieldset patch_fieldset = { patch_fields, P__MAX, NULL };
-
-/* How long the answer waits for deliveries a worker claimed before this request. */
-#define POLL_NSEC (25 * 1000 * 1000L)
 
 static const struct hd_value *
 given(const struct hd_value *v)
@@ -101,30 +96,16 @@ item_into(void *arg, const struct hd_inbox_row *row)
 	return *out ? HD_OK : HD_ERR_NOMEM;
 }
 
-/* Delivers the stored message inline and reads how its push went: deliveries a
- * worker claimed first are waited for until the same deadline. */
+/* Delivers the stored message inline and reads how its push went. */
 static enum hd_err
 deliver_inline(struct hd_call *call, uint64_t message_id, const char *collapse_id,
     struct hd_inbox_outcome *oc)
 {
-	unsigned wait_ms = call->ctx->cfg.sync_wait_ms;
-	int64_t deadline = hd_now_usec() + (int64_t)wait_ms * 1000;
-	struct hd_deliverer *d = call->ctx->deliverer;
-	struct hd_deliver_counts counts;
 	enum hd_err err;
 
-	if (d != NULL && wait_ms > 0 &&
-	    (err = hd_deliver_message_collapsed(d, message_id, collapse_id, (int)wait_ms,
-	    &counts)) != HD_OK)
+	if ((err = hd_deliver_call(call, message_id, collapse_id)) != HD_OK)
 		return err;
-	for (;;) {
-		struct timespec ts = { 0, POLL_NSEC };
-
-		if ((err = hd_inbox_outcome(call->ctx->db, call->who.app_user_id, message_id,
-		    oc)) != HD_OK || oc->in_flight == 0 || hd_now_usec() >= deadline)
-			return err;
-		nanosleep(&ts, NULL);
-	}
+	return hd_inbox_outcome(call->ctx->db, call->who.app_user_id, message_id, oc);
 }
 
 /* The seed's delivery and reason of a push (docs/inbox.md). */

@@ -327,7 +327,7 @@ static int
 deliver_one(struct worker *w, uint64_t message_id, int wait_ms)
 {
 	struct hd_deliver_counts c;
-	enum hd_err rc = hd_deliver_message(w->deliverer, message_id, wait_ms, &c);
+	enum hd_err rc = hd_deliver_message(w->deliverer, message_id, NULL, wait_ms, &c);
 
 	if (rc != HD_OK) {
 		hd_log_error("message %llu: %s", (unsigned long long)message_id, hd_strerror(rc));

@@ -63,7 +63,7 @@ struct hd_deliverer {
 	struct hd_item *finished;  /* outcomes waiting to be recorded */
 	struct hd_deliver_counts counts;
 	struct hd_deliver_counts *call_counts;   /* hd_deliver_message's, or NULL */
-	const char *call_collapse_id;            /* hd_deliver_message_collapsed's, or NULL */
+	const char *call_collapse_id;            /* hd_deliver_message's, or NULL */
 	char *claim_bufs[K__MAX];
 };
 
@@ -192,20 +192,6 @@ hd_dup_text(struct hd_dbc *c, char **out)
 	if (c->is_null)
 		return HD_OK;
 	return (*out = strndup(c->buf, c->len)) ? HD_OK : HD_ERR_NOMEM;
-}
-
-static bool
-hd_platform_parse(const char *s, enum hd_platform *out)
-{
-	static const char *const names[HD_PLATFORM__MAX] = { "ios", "android", "web",
-		"windows" };
-
-	for (int i = 0; i < HD_PLATFORM__MAX; i++)
-		if (strcmp(s, names[i]) == 0) {
-			*out = (enum hd_platform)i;
-			return true;
-		}
-	return false;
 }
 
 /* Makes an item of the current claim row. A row that cannot be mapped (malformed
@@ -635,15 +621,8 @@ hd_deliverer_engine_stats(const struct hd_deliverer *d, struct hd_engine_stats *
 }
 
 enum hd_err
-hd_deliver_message(struct hd_deliverer *d, uint64_t message_id, int wait_ms,
-    struct hd_deliver_counts *out)
-{
-	return hd_deliver_message_collapsed(d, message_id, NULL, wait_ms, out);
-}
-
-enum hd_err
-hd_deliver_message_collapsed(struct hd_deliverer *d, uint64_t message_id,
-    const char *collapse_id, int wait_ms, struct hd_deliver_counts *out)
+hd_deliver_message(struct hd_deliverer *d, uint64_t message_id, const char *collapse_id,
+    int wait_ms, struct hd_deliver_counts *out)
 {
 	int64_t deadline = hd_now_usec() + (int64_t)wait_ms * 1000;
 	size_t claimed;

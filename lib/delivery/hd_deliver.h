@@ -59,13 +59,10 @@ void hd_deliverer_engine_stats(const struct hd_deliverer *d, struct hd_engine_st
 
 /* Synchronous sends: delivers message_id's due deliveries now, waiting at most
  * wait_ms; *out counts this call's outcomes. Deliveries not finished by then are
- * queued again for the worker. */
-enum hd_err hd_deliver_message(struct hd_deliverer *d, uint64_t message_id, int wait_ms,
-    struct hd_deliver_counts *out);
-/* The same, with collapse_id (borrowed; NULL: none) given to the providers for the
- * deliveries this call claims, for messages whose collapse id is never stored (the
- * inbox dialect). Deliveries the worker finishes later go without it. */
-enum hd_err hd_deliver_message_collapsed(struct hd_deliverer *d, uint64_t message_id,
+ * queued again for the worker. collapse_id (borrowed; NULL: none) goes to the
+ * providers for the deliveries this call claims, for messages whose collapse id is
+ * never stored (the inbox dialect); deliveries the worker finishes go without it. */
+enum hd_err hd_deliver_message(struct hd_deliverer *d, uint64_t message_id,
     const char *collapse_id, int wait_ms, struct hd_deliver_counts *out);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "hd_endpoint.h"
 #include "hd_inbox_map.h"
+#include "hd_provider.h"
 #include "hd_text.h"
 
 const char *const hd_inbox_levels[] = { "passive", "active", "time-sensitive", NULL };
@@ -186,15 +187,16 @@ hd_inbox_note_check(const struct hd_inbox_note *n, bool from_xml, struct hd_refu
 	return HD_P_NONE;
 }
 
-/* Adds value under key; on failure releases it and returns -1. */
+/* Adds value under key (o may be NULL: its allocation failed); on failure releases
+ * value and returns -1. */
 static int
 hd_put(json_object *o, const char *key, json_object *value)
 {
-	if (o == NULL || value == NULL || json_object_object_add(o, key, value) != 0) {
+	if (o == NULL) {
 		json_object_put(value);
 		return -1;
 	}
-	return 0;
+	return hd_json_put(o, key, value) == HD_OK ? 0 : -1;
 }
 
 static int

@@ -11,9 +11,9 @@
 
 #include "hd_ece.h"
 #include "hd_log.h"
+#include "hd_provider.h"
 #include "hd_pushid.h"
 #include "hd_random.h"
-#include "hd_time.h"
 #include "hd_send_targets.h"
 #include "hd_webpush_send.h"
 
@@ -152,20 +152,6 @@ wp_check_urls(struct hd_call *call)
 	return HD_P_NONE;
 }
 
-/* Adds v under key of o, consuming v either way; v NULL (its allocation failed) is
- * HD_ERR_NOMEM. */
-static enum hd_err
-wp_put(json_object *o, const char *key, json_object *v)
-{
-	if (v == NULL)
-		return HD_ERR_NOMEM;
-	if (json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		return HD_ERR_NOMEM;
-	}
-	return HD_OK;
-}
-
 static json_object *
 wp_string(const struct hd_value *v)
 {
@@ -194,11 +180,11 @@ wp_payload(struct hd_call *call, const char *request_id, json_object **out)
 		return HD_ERR_NOMEM;
 	for (size_t k = 0; k < sizeof(strings) / sizeof(strings[0]) && err == HD_OK; k++)
 		if (v[strings[k]].present)
-			err = wp_put(doc, wp_name(call, strings[k]), wp_string(&v[strings[k]]));
+			err = hd_json_put(doc, wp_name(call, strings[k]), wp_string(&v[strings[k]]));
 	if (err == HD_OK && v[HD_WPF_DATA].present)
-		err = wp_put(doc, "data", json_object_get(v[HD_WPF_DATA].obj));
+		err = hd_json_put(doc, "data", json_object_get(v[HD_WPF_DATA].obj));
 	if (err == HD_OK)
-		err = wp_put(doc, "request_id", json_object_new_string(request_id));
+		err = hd_json_put(doc, "request_id", json_object_new_string(request_id));
 	if (err != HD_OK) {
 		json_object_put(doc);
 		return err;
@@ -222,14 +208,14 @@ wp_extras(struct hd_call *call, json_object *payload, json_object **out)
 		return HD_ERR_NOMEM;
 	}
 	/* Once under extras, raw is freed with it. */
-	if ((err = wp_put(extras, "raw", raw)) != HD_OK ||
-	    (err = wp_put(raw, "webpush", json_object_get(payload))) != HD_OK)
+	if ((err = hd_json_put(extras, "raw", raw)) != HD_OK ||
+	    (err = hd_json_put(raw, "webpush", json_object_get(payload))) != HD_OK)
 		goto fail;
-	if (v[HD_WPF_URGENCY].present && (err = wp_put(extras, "urgency",
+	if (v[HD_WPF_URGENCY].present && (err = hd_json_put(extras, "urgency",
 	    json_object_new_string(hd_wp_urgencies[v[HD_WPF_URGENCY].i]))) != HD_OK)
 		goto fail;
 	if (v[HD_WPF_TAG].present &&
-	    (err = wp_put(extras, "collapse_id", wp_string(&v[HD_WPF_TAG]))) != HD_OK)
+	    (err = hd_json_put(extras, "collapse_id", wp_string(&v[HD_WPF_TAG]))) != HD_OK)
 		goto fail;
 	*out = extras;
 	return HD_OK;
@@ -290,12 +276,11 @@ static enum hd_problem
 wp_deliver_now(struct hd_call *call, const char *request_id,
     const struct hd_targets_result *r)
 {
-	int64_t deadline = hd_now_usec() + (int64_t)call->ctx->cfg.sync_wait_ms * 1000;
 	struct hd_wp_outcome o = { 0 };
 	enum hd_err err;
 
-	if ((err = hd_deliver_call(call, r->message_id)) != HD_OK ||
-	    (err = hd_wp_outcomes(call->ctx->db, r->message_id, deadline, &o)) != HD_OK) {
+	if ((err = hd_deliver_call(call, r->message_id, NULL)) != HD_OK ||
+	    (err = hd_wp_outcomes(call->ctx->db, r->message_id, &o)) != HD_OK) {
 		hd_log_warn("webpush message %llu: synchronous delivery failed (%s); the worker "
 		    "delivers it", (unsigned long long)r->message_id, hd_strerror(err));
 		json_object_put(o.gone);

@@ -48,9 +48,8 @@ struct hd_wp_outcome {
 	json_object *gone;  /* array of the gone ones' registration ids ("reg_…") */
 };
 
-/* Reads the outcome of message_id's deliveries into *out (zeroed by the caller),
- * reading again while some are in flight at a worker, until deadline (usec). */
-enum hd_err hd_wp_outcomes(struct hd_db *db, uint64_t message_id, int64_t deadline,
+/* Reads the outcome of message_id's deliveries into *out (zeroed by the caller). */
+enum hd_err hd_wp_outcomes(struct hd_db *db, uint64_t message_id,
     struct hd_wp_outcome *out);
 
 #endif

@@ -23,9 +23,8 @@
 #include "hd_error.h"
 #include "hd_jws.h"
 #include "hd_notification.h"
+#include "hd_platform.h"
 
-enum hd_platform { HD_PLATFORM_IOS, HD_PLATFORM_ANDROID, HD_PLATFORM_WEB,
-	HD_PLATFORM_WINDOWS, HD_PLATFORM__MAX };
 
 /* The device a delivery goes to. Strings owned by the delivery layer. */
 struct hd_device_target {

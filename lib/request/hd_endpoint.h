@@ -155,11 +155,13 @@ enum hd_problem hd_send_call(struct hd_call *call, const struct hd_target *t,
     const struct hd_message *m, struct hd_send_result *res);
 enum hd_problem hd_batch_send_call(struct hd_call *call, const struct hd_target *t,
     const struct hd_message *m, struct hd_send_result *res);
-/* Delivers message_id's deliveries now for the caller, waiting at most the configured
- * sync_wait_ms (hd_deliver_message on the thread's deliverer: the endpoint must have
- * HD_EP_DELIVERS); what is unfinished then is left to the worker. The outcomes are
- * in the deliveries' rows. */
-enum hd_err hd_deliver_call(struct hd_call *call, uint64_t message_id);
+/* Delivers message_id's deliveries now for the caller (hd_deliver_message on the
+ * thread's deliverer: the endpoint must have HD_EP_DELIVERS), then waits for those a
+ * worker claimed first, all within the configured sync_wait_ms; what is unfinished
+ * then is left to the worker. The outcomes are then in the deliveries' rows, read
+ * once. collapse_id: as for hd_deliver_message (NULL: none). */
+enum hd_err hd_deliver_call(struct hd_call *call, uint64_t message_id,
+    const char *collapse_id);
 /* Maps a library error to a refusal (503 for an unreachable database, else 500). */
 enum hd_problem hd_fail(struct hd_call *call, enum hd_err err);
 

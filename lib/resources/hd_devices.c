@@ -7,7 +7,6 @@
 #include "hd_random.h"
 #include "hd_text.h"
 
-const char *const hd_platform_names[] = { "ios", "android", "web", "windows", NULL };
 
 /* id = LAST_INSERT_ID(id) makes the insert id name the row whether it was inserted
  * or already there. A publishable key may give a user an email, never change one:

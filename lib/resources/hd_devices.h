@@ -12,12 +12,8 @@
 
 #include "hd_auth.h"
 #include "hd_db.h"
+#include "hd_platform.h"
 
-enum hd_platform { HD_PLATFORM_IOS, HD_PLATFORM_ANDROID, HD_PLATFORM_WEB,
-	HD_PLATFORM_WINDOWS, HD_PLATFORM__MAX };
-
-/* Names in the order of enum hd_platform, NULL-terminated (for field declarations). */
-extern const char *const hd_platform_names[];
 
 /* Advertising and vendor identifiers a device may carry (the audience dialect finds
  * devices by them): devices.idfa, idfv, advertising_id, android_id, serial_id. */

@@ -3,17 +3,40 @@
  * (hd_deliver.h): hd_serve() makes one per thread for programs with HD_EP_DELIVERS
  * endpoints, and it keeps its connections and caches from one request to the next.
  */
+#include <time.h>
+
 #include "hd_deliver.h"
 #include "hd_endpoint.h"
+#include "hd_time.h"
+
+/* How often the rows of deliveries a worker holds are looked at while waiting. */
+#define HD_DELIVER_CALL_POLL_USEC 20000
+
+static const char SQL_SENDING[] =
+    "SELECT COUNT(*) FROM deliveries WHERE message_id = ? AND state = 'sending'";
 
 enum hd_err
-hd_deliver_call(struct hd_call *call, uint64_t message_id)
+hd_deliver_call(struct hd_call *call, uint64_t message_id, const char *collapse_id)
 {
 	struct hd_ctx *ctx = call->ctx;
+	int64_t deadline = hd_now_usec() + (int64_t)ctx->cfg.sync_wait_ms * 1000;
+	struct timespec pause = { 0, HD_DELIVER_CALL_POLL_USEC * 1000 };
 	struct hd_deliver_counts counts;
+	struct hd_dbp p[] = { HD_DBP_U64(message_id) };
+	int64_t sending = 0;
+	struct hd_dbc col = { .type = HD_DBT_I64, .num = &sending };
+	enum hd_err err;
+	bool found;
 
 	if (ctx->deliverer == NULL)
 		return HD_ERR_INTERNAL;
-	return hd_deliver_message(ctx->deliverer, message_id, (int)ctx->cfg.sync_wait_ms,
-	    &counts);
+	if ((err = hd_deliver_message(ctx->deliverer, message_id, collapse_id,
+	    (int)ctx->cfg.sync_wait_ms, &counts)) != HD_OK)
+		return err;
+	/* Deliveries a worker claimed before this request could are its to finish: the
+	 * answer waits for them, within the same bound, so that it counts them too. */
+	while ((err = hd_db_query_one(ctx->db, SQL_SENDING, p, 1, &col, 1, &found)) == HD_OK &&
+	    found && sending > 0 && hd_now_usec() + HD_DELIVER_CALL_POLL_USEC < deadline)
+		nanosleep(&pause, NULL);
+	return err;
 }
