@@ -238,6 +238,7 @@ def open_fresh(run_dir):
     for processes in leftovers:
         for name in processes.names():
             processes.stop(name)
+    herald_stack.remove_dir(run_dir / "galera")
     herald_stack.remove_dir(run_dir)
     run_dir.mkdir(parents=True)
     return open(run_dir / "failures.log", "w")
