@@ -39,6 +39,9 @@ struct hd_ckey {
 /* Choices are stored as unsigned: both enums below have no negative member. */
 _Static_assert(sizeof(enum hd_log_level) == sizeof(unsigned), "enum size");
 _Static_assert(sizeof(enum hd_log_format) == sizeof(unsigned), "enum size");
+_Static_assert(sizeof(enum hd_sync_delivery) == sizeof(unsigned), "enum size");
+
+const char *const hd_sync_delivery_names[HD_SYNC__MAX] = { "inline", "worker" };
 
 /* Every key, its bounds and its default: herald.conf(5) documents exactly these
  * (tests/unit/test_config_doc.c holds it to that). */
@@ -71,6 +74,7 @@ static const struct hd_ckey hd_ckeys[] = {
 	HD_STR(provider_connect_to),
 	HD_NUM(delivery_timeout_s, 1, 300, 10),
 	HD_NUM(sync_wait_ms, 100, 60000, 5000),
+	HD_CHOICE(sync_delivery, HD_SYNC_INLINE, hd_sync_delivery_names, HD_SYNC__MAX),
 	HD_NUM(worker_batch, 1, 10000, 500),
 	HD_NUM(worker_lease_s, 5, 3600, 60),
 	HD_NUM(worker_max_attempts, 1, 100, 12),

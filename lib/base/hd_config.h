@@ -18,6 +18,12 @@ struct hd_db_address {
 	unsigned port;
 };
 
+/* sync_delivery: the program delivers itself (it needs the provider secrets, and the
+ * credentials key where they are sealed), or it leaves that to the workers and waits
+ * for their outcomes (a web host that holds no secret: docs/credentials.md). */
+enum hd_sync_delivery { HD_SYNC_INLINE, HD_SYNC_WORKER, HD_SYNC__MAX };
+extern const char *const hd_sync_delivery_names[HD_SYNC__MAX];
+
 struct hd_config {
 	char *db_socket;          /* unix socket; when NULL, db_host/db_port */
 	char *db_host;
@@ -61,6 +67,7 @@ struct hd_config {
 	unsigned delivery_timeout_s;   /* one provider request, connecting included */
 	unsigned sync_wait_ms;         /* a synchronous send waits this long for the push
 	                                  services; the worker retries what is unfinished */
+	enum hd_sync_delivery sync_delivery; /* who makes a synchronous send's deliveries */
 	unsigned worker_batch;         /* deliveries claimed at once */
 	unsigned worker_lease_s;       /* a claim's lease: after it, another worker may
 	                                  take the delivery over */

@@ -350,11 +350,16 @@ hd_db_check(struct hd_db *db)
 /* Reads and drops every result a statement still has (a CALL has several), so the
  * connection is ready for the next statement whatever went wrong. */
 static void
-hd_db_discard(MYSQL_STMT *st)
+hd_db_discard(struct hd_db *db, MYSQL_STMT *st)
 {
+	int rc;
+
 	mysql_stmt_free_result(st);
-	while (mysql_stmt_next_result(st) == 0)
+	while ((rc = mysql_stmt_next_result(st)) == 0)
 		mysql_stmt_free_result(st);
+	/* A procedure that failed after its rows may have left its transaction open. */
+	if (rc > 0 && !db->in_txn)
+		db->unclean = true;
 }
 
 static enum hd_err
@@ -503,7 +508,7 @@ hd_db_query(struct hd_db *db, const char *sql, const struct hd_dbp *params,
 	if ((err = hd_db_run(db, sql, params, nparams, &st)) != HD_OK)
 		return err;
 	if (mysql_stmt_field_count(st) != ncols) {
-		hd_db_discard(st);
+		hd_db_discard(db, st);
 		hd_log_error("statement returned %u columns, not %zu (in: %.80s)",
 		    mysql_stmt_field_count(st), ncols, sql);
 		return HD_ERR_INTERNAL;
@@ -539,14 +544,14 @@ hd_db_query(struct hd_db *db, const char *sql, const struct hd_dbp *params,
 			b->buffer_length = sizeof(db->active_times[i]);
 			break;
 		default:
-			hd_db_discard(st);
+			hd_db_discard(db, st);
 			return HD_ERR_INTERNAL;
 		}
 	}
 	if (mysql_stmt_bind_result(st, binds) != 0) {
 		err = hd_db_fail(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
 		if (db->conn)
-			hd_db_discard(st);
+			hd_db_discard(db, st);
 		return err;
 	}
 	db->active = st;
@@ -599,7 +604,7 @@ void
 hd_db_done(struct hd_db *db)
 {
 	if (db->active)
-		hd_db_discard(db->active);
+		hd_db_discard(db, db->active);
 	db->active = NULL;
 	db->active_cols = NULL;
 	db->active_ncols = 0;

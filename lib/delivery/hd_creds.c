@@ -118,27 +118,46 @@ enum col { C_PROVIDER, C_AUTH, C_TEAM, C_KEY_ID, C_KEY, C_KEY_FINGERPRINT, C_CER
 	C_SEALED, C_SEALED_KEY, C__MAX };
 
 /* Puts one opened secret where the row's plain-text column would have it. */
-static void
+static enum hd_err
 hd_put_opened(struct hd_dbc *col, const char *s, size_t len)
 {
-	col->is_null = s == NULL || len >= col->cap;
-	col->len = col->is_null ? 0 : len;
-	if (!col->is_null) {
-		memcpy(col->buf, s, len);
-		((char *)col->buf)[len] = '\0';
-	}
+	col->is_null = s == NULL;
+	col->len = s == NULL ? 0 : len;
+	if (s == NULL)
+		return HD_OK;
+	if (len >= col->cap)
+		return HD_ERR_DB;
+	memcpy(col->buf, s, len);
+	((char *)col->buf)[len] = '\0';
+	return HD_OK;
+}
+
+/* The platform whose deliveries a credentials row serves. */
+static enum hd_platform
+hd_provider_platform(const char *provider)
+{
+	if (strcmp(provider, "apns") == 0)
+		return HD_PLATFORM_IOS;
+	if (strcmp(provider, "fcm") == 0)
+		return HD_PLATFORM_ANDROID;
+	if (strcmp(provider, "webpush") == 0)
+		return HD_PLATFORM_WEB;
+	return HD_PLATFORM_WINDOWS;
 }
 
 /* When the row's secrets are sealed, opens them into its key and client secret
- * columns. */
+ * columns. A row that does not open (the key is not held, or the value was tampered
+ * with) is marked unopened and skipped: *skip. */
 static enum hd_err
-hd_creds_unseal_row(struct hd_creds_cache *c, uint64_t app_id, struct hd_dbc *cols)
+hd_creds_unseal_row(struct hd_creds_cache *c, uint64_t app_id, struct hd_dbc *cols,
+    struct hd_app_creds *a, bool *skip)
 {
 	const char *provider = cols[C_PROVIDER].buf, *key_id = cols[C_SEALED_KEY].buf;
 	struct hd_creds_secrets s;
 	struct hd_buf plain;
 	enum hd_err err;
 
+	*skip = false;
 	if (cols[C_SEALED].is_null)
 		return HD_OK;
 	if (cols[C_SEALED_KEY].is_null)
@@ -147,16 +166,22 @@ hd_creds_unseal_row(struct hd_creds_cache *c, uint64_t app_id, struct hd_dbc *co
 		hd_log_error("app %llu: its %s secrets are sealed with key %s, which this "
 		    "process does not hold (credentials_key_file)", (unsigned long long)app_id,
 		    provider, key_id);
-		return HD_ERR_CONFIG;
+		a->unopened[hd_provider_platform(provider)] = *skip = true;
+		return HD_OK;
 	}
 	hd_buf_init(&plain, HD_SEALED_MAX);
-	if ((err = hd_creds_open(c->keyring, app_id, provider, key_id, cols[C_SEALED].buf,
-	    cols[C_SEALED].len, &plain, &s)) == HD_OK) {
-		hd_put_opened(&cols[C_KEY], s.private_key_pem, s.private_key_len);
-		hd_put_opened(&cols[C_CLIENT_SECRET], s.client_secret, s.client_secret_len);
-	} else if (err == HD_ERR_CRYPTO) {
+	err = hd_creds_open(c->keyring, app_id, provider, key_id, cols[C_SEALED].buf,
+	    cols[C_SEALED].len, &plain, &s);
+	if (err == HD_OK && ((err = hd_put_opened(&cols[C_KEY], s.private_key_pem,
+	    s.private_key_len)) != HD_OK || (err = hd_put_opened(&cols[C_CLIENT_SECRET],
+	    s.client_secret, s.client_secret_len)) != HD_OK))
+		hd_log_error("app %llu: its opened %s secrets are longer than herald reads",
+		    (unsigned long long)app_id, provider);
+	if (err == HD_ERR_CRYPTO) {
 		hd_log_error("app %llu: its sealed %s secrets do not open with key %s",
 		    (unsigned long long)app_id, provider, key_id);
+		a->unopened[hd_provider_platform(provider)] = *skip = true;
+		err = HD_OK;
 	}
 	if (plain.data)
 		explicit_bzero(plain.data, plain.len);
@@ -173,7 +198,7 @@ hd_creds_load(struct hd_creds_cache *c, uint64_t app_id, struct hd_creds_entry *
 	    "client_secret, sealed, sealed_key_id FROM app_credentials WHERE app_id = ?";
 	struct hd_dbp p[] = { HD_DBP_U64(app_id) };
 	static const size_t caps[C__MAX] = { 16, 16, 65, 65, HD_CREDS_PEM_MAX, 65, HD_CREDS_PEM_MAX, 256,
-		0, 256, 256, 1025, 256, 256, 256, HD_SEALED_MAX, HD_KEY_ID_MAX + 1 };
+		0, 256, 256, 1025, 256, 256, HD_CREDS_SECRET_MAX, HD_SEALED_MAX, HD_KEY_ID_MAX + 1 };
 	struct hd_dbc cols[C__MAX];
 	char *bufs[C__MAX] = { 0 };
 	int64_t sandbox = 0;
@@ -198,9 +223,12 @@ hd_creds_load(struct hd_creds_cache *c, uint64_t app_id, struct hd_creds_entry *
 		goto out;
 	while ((err = hd_db_fetch(c->db, &row)) == HD_OK && row) {
 		const char *provider = bufs[C_PROVIDER];
+		bool skip;
 
-		if ((err = hd_creds_unseal_row(c, app_id, cols)) != HD_OK)
+		if ((err = hd_creds_unseal_row(c, app_id, cols, a, &skip)) != HD_OK)
 			break;
+		if (skip)
+			continue;
 		if (strcmp(provider, "apns") == 0) {
 			a->apns_auth = strcmp(bufs[C_AUTH], "certificate") == 0 ?
 			    HD_APNS_CERTIFICATE : HD_APNS_TOKEN;

@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "hd_creds_seal.h"
+#include "hd_digest.h"
 #include "hd_log.h"
+#include "hd_time.h"
 
-#define HD_SECRET_MAX 256
-/* Rows sealed per pass: a pass is one short transaction per row, every second. */
+/* Rows read per pass, and how long a pass may hold the worker's loop (its transfers
+ * wait meanwhile); the rest waits for the next pass, a second later. */
 #define HD_SEAL_BATCH 100
+#define HD_SEAL_PASS_USEC 100000
 
 /* "herald app_credentials APP PROVIDER": a sealed value opens only in its own row. */
 static void
@@ -20,17 +23,18 @@ hd_creds_aad(uint64_t app_id, const char *provider, char *out, size_t cap)
 }
 
 /* The sealed plaintext: per secret, a presence byte, a 4-byte big-endian length and
- * the bytes. */
-static enum hd_err
-hd_put_secret(struct hd_buf *b, const char *s, size_t len)
+ * the bytes. Writes at p; returns the end. */
+static unsigned char *
+hd_put_secret(unsigned char *p, const char *s, size_t len)
 {
-	unsigned char head[5] = { s != NULL, (unsigned char)(len >> 24),
-		(unsigned char)(len >> 16), (unsigned char)(len >> 8), (unsigned char)len };
-	enum hd_err err;
-
-	if ((err = hd_buf_append(b, head, sizeof(head))) != HD_OK || s == NULL)
-		return err;
-	return hd_buf_append(b, s, len);
+	p[0] = s != NULL;
+	p[1] = (unsigned char)(len >> 24);
+	p[2] = (unsigned char)(len >> 16);
+	p[3] = (unsigned char)(len >> 8);
+	p[4] = (unsigned char)len;
+	if (s != NULL)
+		memcpy(p + 5, s, len);
+	return p + 5 + len;
 }
 
 static int
@@ -119,10 +123,10 @@ static enum hd_err
 hd_seal_read(struct hd_db *db, const struct hd_keyring *k, struct hd_seal_row *rows,
     size_t *nrows)
 {
-	static const char sql[] = "CALL hd_credentials_to_seal(?, ?)";
-	struct hd_dbp p[] = { HD_DBP_STR(hd_keyring_current(k)), HD_DBP_I64(HD_SEAL_BATCH) };
-	static const size_t caps[C__MAX] = { 0, 16, HD_CREDS_PEM_MAX, HD_SECRET_MAX, HD_SEALED_MAX,
-		HD_KEY_ID_MAX + 1 };
+	static const char sql[] = "CALL hd_credentials_to_seal(?, ?, ?)";
+	static const size_t caps[C__MAX] = { 0, 16, HD_CREDS_PEM_MAX, HD_CREDS_SECRET_MAX,
+		HD_SEALED_MAX, HD_KEY_ID_MAX + 1 };
+	struct hd_buf held;
 	struct hd_dbc cols[C__MAX];
 	char *bufs[C__MAX] = { 0 };
 	int64_t app_id = 0;
@@ -130,6 +134,7 @@ hd_seal_read(struct hd_db *db, const struct hd_keyring *k, struct hd_seal_row *r
 	bool row;
 
 	*nrows = 0;
+	hd_buf_init(&held, 4096);
 	memset(cols, 0, sizeof(cols));
 	cols[C_APP] = (struct hd_dbc){ .type = HD_DBT_U64, .num = &app_id };
 	for (size_t i = 1; i < C__MAX; i++) {
@@ -140,8 +145,15 @@ hd_seal_read(struct hd_db *db, const struct hd_keyring *k, struct hd_seal_row *r
 		cols[i] = (struct hd_dbc){ .type = i == C_SEALED ? HD_DBT_BLOB : HD_DBT_TEXT,
 			.buf = bufs[i], .cap = caps[i] };
 	}
-	if ((err = hd_db_query(db, sql, p, 2, cols, C__MAX)) != HD_OK)
+	if ((err = hd_keyring_ids(k, &held)) != HD_OK)
 		goto out;
+	{
+		struct hd_dbp p[] = { HD_DBP_STR(hd_keyring_current(k)),
+			HD_DBP_TEXT(held.data, held.len), HD_DBP_I64(HD_SEAL_BATCH) };
+
+		if ((err = hd_db_query(db, sql, p, 3, cols, C__MAX)) != HD_OK)
+			goto out;
+	}
 	while (*nrows < HD_SEAL_BATCH && (err = hd_db_fetch(db, &row)) == HD_OK && row) {
 		struct hd_seal_row *r = &rows[*nrows];
 
@@ -167,7 +179,19 @@ out:
 		explicit_bzero(bufs[C_SECRET], caps[C_SECRET]);
 	for (size_t i = 0; i < C__MAX; i++)
 		free(bufs[i]);
+	hd_buf_free(&held);
 	return err;
+}
+
+/* The SHA-256 hex of a value read, as hd_seal_credentials compares it; NULL for none. */
+static struct hd_dbp
+hd_digest_param(bool present, const char *v, size_t len, char hex[65], enum hd_err *err)
+{
+	if (!present)
+		return HD_DBP_NULL;
+	if (*err == HD_OK)
+		*err = hd_sha256_hex(v, len, hex);
+	return HD_DBP_TEXT(hex, 64);
 }
 
 /* Seals one row's secrets with the current key and writes them back if the row is
@@ -177,49 +201,59 @@ hd_seal_row(struct hd_db *db, const struct hd_keyring *k, const struct hd_seal_r
     bool *stored)
 {
 	static const char sql[] = "CALL hd_seal_credentials(?, ?, ?, ?, ?, ?, ?)";
-	struct hd_buf plain, sealed, opened;
+	struct hd_buf sealed, opened;
 	struct hd_creds_secrets s = { r->pem, r->pem_len, r->secret, r->secret_len };
+	unsigned char *plain = NULL, *end;
+	size_t plain_len = 0;
 	int64_t done = 0;
 	struct hd_dbc col = { .type = HD_DBT_I64, .num = &done };
-	char aad[96];
+	char aad[96], pem_hex[65], secret_hex[65], old_hex[65];
 	bool found = false;
 	enum hd_err err;
 
 	*stored = false;
-	hd_buf_init(&plain, HD_SEALED_MAX);
 	hd_buf_init(&sealed, HD_SEALED_MAX);
 	hd_buf_init(&opened, HD_SEALED_MAX);
 	if (r->has_sealed && !r->has_pem && !r->has_secret) {
 		/* Sealed with an older key: opened with it, sealed again with the new one. */
 		if ((err = hd_creds_open(k, r->app_id, r->provider, r->key_id, r->sealed,
 		    r->sealed_len, &opened, &s)) != HD_OK) {
-			hd_log_error("app %" PRIu64 ": its %s secrets are sealed with key %s, "
-			    "which does not open them: add that key to credentials_key_file",
-			    r->app_id, r->provider, r->key_id);
+			if (err == HD_ERR_CRYPTO)
+				hd_log_error("app %" PRIu64 ": its %s secrets do not open with key %s "
+				    "(changed in the database, or copied from another row)",
+				    r->app_id, r->provider, r->key_id);
 			goto out;
 		}
 	}
+	/* One allocation: a buffer that grew would leave a copy behind, unwiped. */
+	plain_len = 10 + s.private_key_len + s.client_secret_len;
+	if ((plain = malloc(plain_len)) == NULL) {
+		err = HD_ERR_NOMEM;
+		goto out;
+	}
+	end = hd_put_secret(plain, s.private_key_pem, s.private_key_len);
+	hd_put_secret(end, s.client_secret, s.client_secret_len);
 	hd_creds_aad(r->app_id, r->provider, aad, sizeof(aad));
-	if ((err = hd_put_secret(&plain, s.private_key_pem, s.private_key_len)) != HD_OK ||
-	    (err = hd_put_secret(&plain, s.client_secret, s.client_secret_len)) != HD_OK ||
-	    (err = hd_seal(k, aad, plain.data, plain.len, &sealed)) != HD_OK)
+	if ((err = hd_seal(k, aad, plain, plain_len, &sealed)) != HD_OK)
 		goto out;
 	{
 		struct hd_dbp p[] = { HD_DBP_U64(r->app_id), HD_DBP_STR(r->provider),
-			r->has_pem ? HD_DBP_TEXT(r->pem, r->pem_len) : HD_DBP_NULL,
-			r->has_secret ? HD_DBP_TEXT(r->secret, r->secret_len) : HD_DBP_NULL,
-			r->has_sealed ? HD_DBP_BLOB(r->sealed, r->sealed_len) : HD_DBP_NULL,
+			hd_digest_param(r->has_pem, r->pem, r->pem_len, pem_hex, &err),
+			hd_digest_param(r->has_secret, r->secret, r->secret_len, secret_hex, &err),
+			hd_digest_param(r->has_sealed, r->sealed, r->sealed_len, old_hex, &err),
 			HD_DBP_STR(hd_keyring_current(k)), HD_DBP_BLOB(sealed.data, sealed.len) };
 
-		err = hd_db_call_txn(db, sql, p, 7, &col, 1, &found);
+		if (err == HD_OK)
+			err = hd_db_call_txn(db, sql, p, 7, &col, 1, &found);
 	}
 	*stored = err == HD_OK && found && done == 1;
 out:
-	if (plain.data)
-		explicit_bzero(plain.data, plain.len);
+	if (plain) {
+		explicit_bzero(plain, plain_len);
+		free(plain);
+	}
 	if (opened.data)
 		explicit_bzero(opened.data, opened.len);
-	hd_buf_free(&plain);
 	hd_buf_free(&opened);
 	hd_buf_free(&sealed);
 	return err;
@@ -229,6 +263,7 @@ enum hd_err
 hd_creds_seal_pass(struct hd_db *db, const struct hd_keyring *k, unsigned *sealed)
 {
 	struct hd_seal_row *rows = calloc(HD_SEAL_BATCH, sizeof(*rows));
+	int64_t until = hd_monotonic_usec() + HD_SEAL_PASS_USEC;
 	size_t n = 0;
 	enum hd_err err;
 
@@ -237,7 +272,7 @@ hd_creds_seal_pass(struct hd_db *db, const struct hd_keyring *k, unsigned *seale
 		return HD_ERR_NOMEM;
 	hd_db_request_start(db);
 	err = hd_seal_read(db, k, rows, &n);
-	for (size_t i = 0; i < n && err == HD_OK; i++) {
+	for (size_t i = 0; i < n && err == HD_OK && hd_monotonic_usec() < until; i++) {
 		bool stored;
 
 		/* A row that does not open is left for the operator; the others go on. */

@@ -21,6 +21,8 @@
 
 /* Longest stored PEM key or certificate read back. */
 #define HD_CREDS_PEM_MAX (16 * 1024)
+/* Longest client secret read back (VARCHAR(255) of up to 4-byte characters). */
+#define HD_CREDS_SECRET_MAX 1024
 /* Largest sealed value read back: a PEM key and a 255-byte secret, sealed. */
 #define HD_SEALED_MAX (20 * 1024)
 

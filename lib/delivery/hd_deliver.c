@@ -275,6 +275,14 @@ hd_item_start(struct hd_deliverer *d, struct hd_item *it)
 		hd_item_finished(it);
 		return;
 	}
+	if (it->creds->unopened[it->dev.platform]) {
+		it->out.kind = HD_OUTCOME_RETRY;
+		snprintf(it->out.reason, sizeof(it->out.reason), "herald: the app's %s "
+		    "secrets are sealed with a key this process does not hold",
+		    hd_platform_names[it->dev.platform]);
+		hd_item_finished(it);
+		return;
+	}
 	rc = it->provider->build(&d->ctx, d->state[it->dev.platform], it->creds, &it->n,
 	    &it->dev, &req, &it->out);
 	if (rc == HD_BUILD_READY) {

@@ -82,8 +82,10 @@ hd_keyring_parse(const char *text, size_t len, struct hd_keyring **out, char *er
 	const char *p = text, *end = text + len;
 	unsigned line = 0;
 
-	if (k == NULL)
+	if (k == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return HD_ERR_NOMEM;
+	}
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p)), *s = p, *e;
 
@@ -138,7 +140,7 @@ hd_keyring_load(const char *path, struct hd_keyring **out, char *err, size_t err
 	size_t len = 0;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return HD_ERR_CONFIG;
 	}
@@ -146,17 +148,23 @@ hd_keyring_load(const char *path, struct hd_keyring **out, char *err, size_t err
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
 	if (st.st_mode & S_IRWXO) {
-		snprintf(err, errlen, "%s: others may read it; allow its owner and group only "
-		    "(chmod 640)", path);
+		snprintf(err, errlen, "%s: others have access to it; allow its owner and group "
+		    "only (chmod 640)", path);
 		goto out;
 	}
 	if ((text = malloc(HD_KEYRING_FILE_MAX)) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		rc = HD_ERR_NOMEM;
 		goto out;
 	}
-	while ((got = read(fd, text + len, HD_KEYRING_FILE_MAX - len)) > 0)
-		len += (size_t)got;
+	while ((got = read(fd, text + len, HD_KEYRING_FILE_MAX - len)) > 0 ||
+	    (got < 0 && errno == EINTR))
+		len += got > 0 ? (size_t)got : 0;
 	if (got < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
@@ -197,6 +205,16 @@ hd_keyring_has(const struct hd_keyring *k, const char *id)
 	return hd_keyring_find(k, id) != NULL;
 }
 
+enum hd_err
+hd_keyring_ids(const struct hd_keyring *k, struct hd_buf *out)
+{
+	enum hd_err err = HD_OK;
+
+	for (size_t i = 0; i < k->n && err == HD_OK; i++)
+		err = hd_buf_printf(out, "%s%s", i ? "," : "", k->keys[i].id);
+	return err;
+}
+
 /* AES-256-GCM over in[0..n) into out (n bytes); the tag is written (sealing) or
  * checked (opening). */
 static enum hd_err
@@ -209,7 +227,7 @@ hd_gcm(int seal, const struct hd_key *key, const unsigned char *nonce, const cha
 
 	if (c == NULL)
 		return HD_ERR_NOMEM;
-	if (n > (size_t)INT_MAX - 16 ||
+	if (n > (size_t)INT_MAX - HD_SEAL_TAG ||
 	    EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, seal) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, HD_SEAL_NONCE, NULL) != 1 ||
 	    EVP_CipherInit_ex(c, NULL, NULL, key->bytes, nonce, seal) != 1 ||

@@ -43,6 +43,8 @@ void hd_keyring_free(struct hd_keyring *k);
 const char *hd_keyring_current(const struct hd_keyring *k);
 /* Whether the keyring holds the key named id. */
 int hd_keyring_has(const struct hd_keyring *k, const char *id);
+/* The ids of every key held, comma-separated (ids have no comma), appended to out. */
+enum hd_err hd_keyring_ids(const struct hd_keyring *k, struct hd_buf *out);
 
 /* Seals pt[0..n) with the current key for aad; appends the sealed value to out. */
 enum hd_err hd_seal(const struct hd_keyring *k, const char *aad, const void *pt, size_t n,

@@ -64,6 +64,9 @@ struct hd_app_creds {
 	/* WNS */
 	char *wns_client_id;
 	char *wns_client_secret;
+	/* Sealed secrets this process could not open (docs/credentials.md): deliveries to
+	 * that platform are retried, the others go on. */
+	bool unopened[HD_PLATFORM__MAX];
 };
 
 /* An HTTP request to a provider. */

@@ -1,7 +1,6 @@
 #include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
-#include <openssl/evp.h>
 
 #include "hd_auth.h"
 #include "hd_log.h"
@@ -15,16 +14,6 @@ static const char *const hd_key_kind_names[HD_KEY__MAX] = {
 	[HD_KEY_INTEGRATION] = "integration",
 	[HD_KEY_CLIENT] = "client",
 };
-
-enum hd_err
-hd_sha256(const void *data, size_t len, unsigned char out[32])
-{
-	unsigned int n = 0;
-
-	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != 32)
-		return HD_ERR_CRYPTO;
-	return HD_OK;
-}
 
 static const char SQL_ADMIT[] = "CALL hd_admit_kinds(?, ?, ?, ?)";
 

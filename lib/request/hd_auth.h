@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hd_digest.h"
 #include "hd_db.h"
 
 enum hd_key_kind {
@@ -71,8 +72,5 @@ bool hd_key_acceptable(enum hd_key_kind kind, size_t len);
 /* The rate-limit identity of a client address (IPv4, or IPv6 per /64) into out;
  * returns its length. */
 size_t hd_addr_key(const char *addr, unsigned char out[16]);
-
-/* SHA-256 of data into out[32]. */
-enum hd_err hd_sha256(const void *data, size_t len, unsigned char out[32]);
 
 #endif

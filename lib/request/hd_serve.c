@@ -257,7 +257,7 @@ hd_serve(const struct hd_program *prog)
 		}
 		/* Made here, before any other thread exists: libcurl's global set-up is not
 		 * thread-safe either. */
-		if (hd_program_has(prog, HD_EP_DELIVERS) &&
+		if (hd_program_has(prog, HD_EP_DELIVERS) && cfg.sync_delivery == HD_SYNC_INLINE &&
 		    hd_deliverer_new(&th->ctx.cfg, th->ctx.db, &th->ctx.deliverer) != HD_OK) {
 			hd_log_error("start-up failed: deliverer");
 			goto out_threads;

@@ -3,9 +3,9 @@
  * (hd_deliver.h): hd_serve() makes one per thread for programs with HD_EP_DELIVERS
  * endpoints, and it keeps its connections and caches from one request to the next.
  *
- * A program whose configuration names no credentials_key_file holds no provider
- * secret and opens none (docs/credentials.md): it leaves the delivery to the worker
- * and waits, within the same bound, for the worker's outcomes.
+ * With sync_delivery = worker the program holds no provider secret and opens none
+ * (docs/credentials.md): it leaves the delivery to the workers and waits, within the
+ * same bound, for their outcomes.
  */
 #include <time.h>
 
@@ -37,10 +37,10 @@ hd_deliver_call(struct hd_call *call, uint64_t message_id, const char *collapse_
 	enum hd_err err;
 	bool found;
 
-	if (ctx->deliverer == NULL)
-		return HD_ERR_INTERNAL;
-	if (hd_deliverer_keyring(ctx->deliverer) == NULL)
+	if (ctx->cfg.sync_delivery == HD_SYNC_WORKER)
 		wait_sql = SQL_UNTRIED;
+	else if (ctx->deliverer == NULL)
+		return HD_ERR_INTERNAL;
 	else if ((err = hd_deliver_message(ctx->deliverer, message_id, collapse_id,
 	    (int)ctx->cfg.sync_wait_ms, &counts)) != HD_OK)
 		return err;

@@ -90,30 +90,40 @@ BEGIN
   END IF;
 END //
 
--- hd_credentials_to_seal: up to p_limit credentials rows whose secrets are in plain
--- text, or sealed with a key other than p_key_id (the worker's current key). Columns:
--- app_id, provider, private_key_pem, client_secret, sealed, sealed_key_id.
+-- hd_credentials_to_seal: up to p_limit credentials rows to seal with p_key_id (the
+-- worker's current key): those in plain text first, then those sealed with another
+-- key that p_held (the worker's key ids, comma-separated) names. Rows sealed with a
+-- key the worker lacks are not its to re-seal, and rows longer than herald reads are
+-- left out (a sealing pass would fail on them). Columns: app_id, provider,
+-- private_key_pem, client_secret, sealed, sealed_key_id.
 CREATE OR REPLACE PROCEDURE hd_credentials_to_seal(IN p_key_id VARCHAR(64) CHARACTER SET ascii,
+                                                   IN p_held VARCHAR(1100) CHARACTER SET ascii,
                                                    IN p_limit INT)
   READS SQL DATA
 BEGIN
   SELECT app_id, provider, private_key_pem, client_secret, sealed, sealed_key_id
     FROM app_credentials
-   WHERE private_key_pem IS NOT NULL OR client_secret IS NOT NULL
-      OR sealed_key_id <> p_key_id
-   ORDER BY app_id, provider
+   WHERE (private_key_pem IS NOT NULL OR client_secret IS NOT NULL
+          OR (sealed_key_id <> p_key_id AND FIND_IN_SET(sealed_key_id, p_held) > 0))
+     AND IFNULL(LENGTH(private_key_pem), 0) < 16384
+     AND IFNULL(LENGTH(client_secret), 0) < 1024
+     AND IFNULL(LENGTH(sealed), 0) < 20480
+   ORDER BY private_key_pem IS NULL AND client_secret IS NULL, app_id, provider
    LIMIT p_limit;
 END //
 
 -- hd_seal_credentials: stores p_sealed (sealed with key p_key_id) as the secrets of
 -- app p_app_id's p_provider row and clears their plain text, but only while the row
--- still holds exactly what the sealing pass read (p_private_key_pem, p_client_secret,
--- p_old_sealed): an operator who set new credentials meanwhile wins, and the next
--- pass seals those. Returns one row: 1 when stored, 0 when the row had changed.
+-- still holds exactly what the sealing pass read, named by the SHA-256 (hex) of each
+-- of its private key, client secret and old sealed value (NULL for none): an operator
+-- who set new credentials meanwhile wins, and the next pass seals those. Digests,
+-- not the values, so that the plain text is not written to the logs again. Returns
+-- one row: 1 when stored, 0 when the row had changed.
 CREATE OR REPLACE PROCEDURE hd_seal_credentials(
   IN p_app_id BIGINT UNSIGNED, IN p_provider VARCHAR(16) CHARACTER SET utf8mb4,
-  IN p_private_key_pem TEXT CHARACTER SET utf8mb4,
-  IN p_client_secret VARCHAR(255) CHARACTER SET utf8mb4, IN p_old_sealed BLOB,
+  IN p_private_key_sha256 CHAR(64) CHARACTER SET ascii,
+  IN p_client_secret_sha256 CHAR(64) CHARACTER SET ascii,
+  IN p_old_sealed_sha256 CHAR(64) CHARACTER SET ascii,
   IN p_key_id VARCHAR(64) CHARACTER SET ascii, IN p_sealed BLOB)
   MODIFIES SQL DATA
 BEGIN
@@ -124,8 +134,9 @@ BEGIN
      SET sealed = p_sealed, sealed_key_id = p_key_id, private_key_pem = NULL,
          client_secret = NULL, updated_at = updated_at
    WHERE app_id = p_app_id AND provider = p_provider
-     AND private_key_pem <=> p_private_key_pem AND client_secret <=> p_client_secret
-     AND sealed <=> p_old_sealed;
+     AND UNHEX(SHA2(private_key_pem, 256)) <=> UNHEX(p_private_key_sha256)
+     AND UNHEX(SHA2(client_secret, 256)) <=> UNHEX(p_client_secret_sha256)
+     AND UNHEX(SHA2(sealed, 256)) <=> UNHEX(p_old_sealed_sha256);
   SELECT ROW_COUNT() AS stored;
 END //
 

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import herald_stack
-from delivery import (_pem, add_device, fresh_fixture, set_credentials, wait_states,
-                      worker)
+from delivery import (_pem, add_device, deliveries, fresh_fixture, set_credentials,
+                      wait_states, worker)
 from hd import once, timeout
 from test_batching import own_lighttpd
 from test_delivery_faults import message_of
@@ -156,8 +156,8 @@ def test_new_credentials_set_while_a_pass_runs_are_not_overwritten_by_it(ctx):
     ctx.db.query(f"CALL hd_set_wns_credentials('{f.app_uid}', "
                  f"'{ctx.mocks.keys['wns']['client_id']}', 'the-new-secret')")
     [(stored,)] = ctx.db.query(
-        f"CALL hd_seal_credentials({f.app_id}, 'wns', NULL, '{secret}', NULL, 'local-1',"
-        " x'01020304')")
+        f"CALL hd_seal_credentials({f.app_id}, 'wns', NULL, SHA2('{secret}', 256), NULL,"
+        " 'local-1', x'01020304')")
     assert stored == "0"
     [(plain, sealed)] = ctx.db.query("SELECT client_secret, sealed IS NOT NULL"
                                      f" FROM app_credentials WHERE app_id = {f.app_id}")
@@ -166,17 +166,65 @@ def test_new_credentials_set_while_a_pass_runs_are_not_overwritten_by_it(ctx):
 
 @once
 @timeout(120)
-def test_a_web_host_without_the_key_leaves_synchronous_sends_to_the_worker(ctx):
+def test_a_web_host_without_the_key_leaves_synchronous_sends_to_the_workers(ctx):
     f = wps.fixture(ctx)
     two = wps.clients(ctx, f, 2)
     with worker(ctx):
         wait_sealed(ctx, f, "local-1")
         # Its programs could not open the sealed VAPID key: had they delivered, both
         # deliveries would have failed to load credentials.
-        with own_lighttpd(ctx, "keyless", 1, credentials_key_file=None) as (url, log):
+        with own_lighttpd(ctx, "keyless", 1, credentials_key_file=None,
+                          sync_delivery="worker") as (url, log):
             status, _, doc = wps.post(ctx.on(url), f.keys["secret"], wps.note(target_all=True))
             assert "sealed with key" not in log.read_text()
     assert status == 200, doc
     assert doc["status"] == "completed" and doc["successful_sends"] == 2, doc
     assert doc["failed_sends"] == 0 and doc["invalid_registrations"] == [], doc
     assert len(wps.payloads(ctx, two)) == 2
+
+
+@once
+@timeout(120)
+def test_a_worker_without_the_key_retries_that_platform_and_delivers_the_others(ctx):
+    f = fresh_fixture(ctx)
+    set_credentials(ctx, f, "apns")
+    ios = add_device(ctx, f, "ios")
+    windows = add_device(ctx, f, "windows")
+    with worker(ctx):
+        wait_sealed(ctx, f, "local-1")
+    # Set after the APNs row was sealed: the other worker seals this one with its key.
+    set_credentials(ctx, f, "wns")
+    local_line = next(l for l in ctx.stack.credentials_key_path.read_text().splitlines()
+                      if l.startswith("local-1 "))
+    other_line = f"other-1 {secrets.token_hex(32)}"
+    other = config_with_key(ctx, "other-key.conf", key_file(ctx, "other-key.key", other_line))
+    back = config_with_key(ctx, "other-back.conf",
+                           key_file(ctx, "other-back.key", local_line, other_line))
+    ctx.mocks.reset()
+    status, _, body = ctx.request("POST", "/developer/push",
+                                  {"app_user_id": f.user, "title": "half", "body": "sealed"},
+                                  headers={"X-Server-Key": f.server_key})
+    assert status in (200, 201), (status, body)
+    message = message_of(ctx, f)
+
+    def settled():
+        found = deliveries(ctx, message)
+        return found if found[ios["id"]][1] != "0" and found[windows["id"]][0] != "queued" \
+            else None
+    try:
+        with worker(ctx, "other-key-worker", config=other):
+            deadline = time.monotonic() + 30
+            while not (found := settled()):
+                assert time.monotonic() < deadline, deliveries(ctx, message)
+                time.sleep(0.1)
+        state, attempts, _, reason = found[ios["id"]]
+        assert (state, attempts) == ("queued", "1"), found
+        assert "sealed with a key this process does not hold" in reason, reason
+        assert found[windows["id"]][0] == "delivered", found
+        assert sealed_with(ctx, f) == {"apns": ("local-1", False), "wns": ("other-1", False)}
+    finally:
+        # The stack's own key seals the WNS row again, for the workers of later tests,
+        # and the retried delivery goes: nothing is left queued for them.
+        with worker(ctx, "other-back-worker", config=back):
+            wait_sealed(ctx, f, "local-1")
+            wait_states(ctx, message, ("delivered",), timeout=60)

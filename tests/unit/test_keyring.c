@@ -86,7 +86,7 @@ test_a_key_file_others_may_read_is_refused(void)
 	close(fd);
 	CHECK(chmod(path, 0644) == 0);
 	CHECK(hd_keyring_load(path, &k, err, sizeof(err)) == HD_ERR_CONFIG);
-	CHECK(strstr(err, "others may read it") != NULL);
+	CHECK(strstr(err, "others have access to it") != NULL);
 	CHECK(chmod(path, 0640) == 0);
 	CHECK(hd_keyring_load(path, &k, err, sizeof(err)) == HD_OK);
 	CHECK(k && strcmp(hd_keyring_current(k), "a1") == 0);
