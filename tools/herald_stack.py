@@ -220,6 +220,18 @@ def remove_dir(path):
         shutil.rmtree(path, ignore_errors=True)
 
 
+def write_credentials_key(path, key_id="local-1"):
+    """Create path, a credentials_key_file with one fresh key, unless it exists: the
+    secrets it sealed must stay readable across restarts."""
+    path = Path(path)
+    if path.exists():
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("# herald credentials keys (docs/credentials.md): the first one seals.\n")
+        out.write(f"{key_id} {secrets.token_hex(32)}\n")
+
+
 class Processes:
     """The processes a stack started, recorded in run_dir/pids/<name>: first line a
     marker that identifies them (see _owned), then one pid per line. Each pid leads its
@@ -487,6 +499,8 @@ class Stack:
         # textfile-collector file (docs/metrics.md).
         self.metrics_path = self.run_dir / "metrics"
         self.worker_metrics_path = self.run_dir / "herald-worker.prom"
+        # The key that seals provider secrets in the database (docs/credentials.md).
+        self.credentials_key_path = self.run_dir / "credentials.key"
         self.sanitizer_logs = sanitizer_logs
 
     def __enter__(self):
@@ -504,7 +518,10 @@ class Stack:
         leaves a key out)."""
         values = {"db_socket": self.db.socket, "db_name": DB_NAME, "db_user": DB_USER,
                   "log_level": "info", "metrics_file": self.metrics_path,
-                  "worker_metrics_file": self.worker_metrics_path, **settings}
+                  "worker_metrics_file": self.worker_metrics_path,
+                  "credentials_key_file": self.credentials_key_path, **settings}
+        if values["credentials_key_file"] == self.credentials_key_path:
+            write_credentials_key(self.credentials_key_path)
         lines = ["# herald configuration of the private stack in this directory,",
                  "# written by tools/herald_stack.py. Keys: herald.conf(5), man/herald.conf.5."]
         lines += [f"{k} = {v}" for k, v in values.items() if v is not None]

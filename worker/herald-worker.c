@@ -27,6 +27,7 @@
 #include "hd_backlog.h"
 #include "hd_config.h"
 #include "hd_db.h"
+#include "hd_creds_seal.h"
 #include "hd_deliver.h"
 #include "hd_log.h"
 #include "hd_metrics.h"
@@ -46,6 +47,9 @@
 #define STATS_IDLE_EVERY_US (600 * HD_USEC_PER_SEC)
 /* How often the queue backlog is measured for the send path's overload check. */
 #define BACKLOG_EVERY_US HD_USEC_PER_SEC
+/* How often provider secrets stored in plain text are sealed (docs/credentials.md):
+ * the longest they stay readable in the database after an operator sets them. */
+#define SEAL_EVERY_US HD_USEC_PER_SEC
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -245,6 +249,7 @@ worker_loop(struct worker **wp, const char *log_path)
 {
 	struct worker *w = *wp;
 	int64_t next_stats = hd_now_usec() + STATS_EVERY_US, next_backlog = 0, next_metrics = 0;
+	int64_t next_seal = 0;
 	int64_t last_logged = hd_now_usec();
 	struct stats logged, now;
 
@@ -301,6 +306,17 @@ worker_loop(struct worker **wp, const char *log_path)
 			if ((rc = hd_backlog_measure(w->db, w->cfg.max_queue_backlog)) != HD_OK)
 				hd_log_warn("measuring the queue backlog failed: %s", hd_strerror(rc));
 			next_backlog = hd_now_usec() + BACKLOG_EVERY_US;
+		}
+		if (hd_deliverer_keyring(w->deliverer) && hd_now_usec() >= next_seal) {
+			const struct hd_keyring *keys = hd_deliverer_keyring(w->deliverer);
+			unsigned sealed;
+
+			if ((rc = hd_creds_seal_pass(w->db, keys, &sealed)) != HD_OK)
+				hd_log_warn("sealing credentials failed: %s", hd_strerror(rc));
+			else if (sealed > 0)
+				hd_log_info("sealed the secrets of %u credentials with key %s", sealed,
+				    hd_keyring_current(keys));
+			next_seal = hd_now_usec() + SEAL_EVERY_US;
 		}
 		if (hd_now_usec() >= next_metrics) {
 			write_metrics(w);

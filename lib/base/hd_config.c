@@ -67,6 +67,7 @@ static const struct hd_ckey hd_ckeys[] = {
 	HD_STR(fcm_token_url),
 	HD_STR(wns_token_url),
 	HD_STR(ca_bundle),
+	HD_STR(credentials_key_file),
 	HD_STR(provider_connect_to),
 	HD_NUM(delivery_timeout_s, 1, 300, 10),
 	HD_NUM(sync_wait_ms, 100, 60000, 5000),
@@ -233,8 +234,10 @@ hd_config_free(struct hd_config *cfg)
 	free(cfg->wns_token_url);
 	free(cfg->ca_bundle);
 	free(cfg->provider_connect_to);
+	free(cfg->credentials_key_file);
 	cfg->apns_url = cfg->apns_sandbox_url = cfg->fcm_url = cfg->fcm_token_url = NULL;
 	cfg->wns_token_url = cfg->ca_bundle = cfg->provider_connect_to = NULL;
+	cfg->credentials_key_file = NULL;
 	free(cfg->metrics_file);
 	free(cfg->worker_metrics_file);
 	cfg->metrics_file = cfg->worker_metrics_file = NULL;

@@ -51,6 +51,9 @@ struct hd_config {
 	char *fcm_token_url;       /* NULL: the service account's token_uri */
 	char *wns_token_url;
 	char *ca_bundle;
+	/* The keys that seal provider secrets at rest (hd_keyring.h); NULL: none, and
+	 * sealed secrets cannot be opened. */
+	char *credentials_key_file;
 	/* "HOST:PORT:ADDR:PORT[,...]": where to connect for device URLs naming HOST:PORT
 	 * (Web Push endpoints, WNS channels). For test and staging stand-ins: a device URL
 	 * otherwise reaches public addresses only. */

@@ -31,6 +31,10 @@ struct hd_db {
 	unsigned last_errno;      /* of the last failure, to tell if a retry is safe */
 	int64_t retry_at_ns;      /* after a slow failed connect, no new attempt before this */
 	bool in_txn;
+	/* A statement failed outside herald's transactions: the server may still hold a
+	 * transaction it opened (a procedure's, or a failed COMMIT's), which would turn
+	 * every later statement into part of it. Rolled back before the next one. */
+	bool unclean;
 	bool connected_once;      /* a later connect is a reconnect (metrics) */
 	unsigned stmts_this_request;
 	MYSQL_STMT *active;       /* statement whose result is being fetched */
@@ -67,6 +71,7 @@ hd_db_disconnect(struct hd_db *db)
 	db->nstmts = 0;
 	db->active = NULL;
 	db->in_txn = false;
+	db->unclean = false;
 	if (db->conn)
 		mysql_close(db->conn);
 	db->conn = NULL;
@@ -301,7 +306,21 @@ hd_db_fail(struct hd_db *db, unsigned code, const char *msg, const char *sql)
 		hd_log_warn("database unavailable: %u %s", code, msg);
 	if (hd_db_conn_broken(code))
 		hd_db_disconnect(db);
+	else if (db->conn != NULL && !db->in_txn)
+		db->unclean = true;
 	return err;
+}
+
+/* Ends whatever transaction a failed statement left open (see unclean). */
+static enum hd_err
+hd_db_clean(struct hd_db *db)
+{
+	if (!db->unclean || db->in_txn)
+		return HD_OK;
+	db->unclean = false;
+	if (mysql_rollback(db->conn) != 0)
+		return hd_db_fail(db, mysql_errno(db->conn), mysql_error(db->conn), "ROLLBACK");
+	return HD_OK;
 }
 
 enum hd_err
@@ -426,6 +445,8 @@ hd_db_run(struct hd_db *db, const char *sql, const struct hd_dbp *params,
 
 		if ((err = hd_db_connect(db)) != HD_OK)
 			return err;
+		if ((err = hd_db_clean(db)) != HD_OK)
+			goto failed;
 		if ((err = hd_db_prepare(db, sql, &st)) != HD_OK)
 			goto failed;
 		for (size_t i = 0; i < nparams; i++)
@@ -647,6 +668,9 @@ hd_db_begin(struct hd_db *db)
 	static const char sql[] = "START TRANSACTION";
 
 	if ((err = hd_db_connect(db)) != HD_OK)
+		return err;
+	/* START TRANSACTION would commit a failed statement's leftovers. */
+	if ((err = hd_db_clean(db)) != HD_OK)
 		return err;
 	if (mysql_real_query(db->conn, sql, sizeof(sql) - 1) != 0)
 		return hd_db_fail(db, mysql_errno(db->conn), mysql_error(db->conn), sql);

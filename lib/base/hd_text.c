@@ -105,6 +105,18 @@ hd_utf8_trim(char *s)
 		s[start - 1] = '\0';
 }
 
+int
+hd_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void
 hd_hex_encode(const unsigned char *in, size_t n, char *out)
 {

@@ -24,6 +24,9 @@ bool hd_utf8_valid(const char *s, size_t len);
  * incomplete at its end, so text cut at a byte count stays valid UTF-8. */
 void hd_utf8_trim(char *s);
 
+/* The value of hex digit c (either case), or -1. */
+int hd_hex_value(char c);
+
 /* Writes 2*n lowercase hex digits and a NUL to out (size >= 2*n+1). */
 void hd_hex_encode(const unsigned char *in, size_t n, char *out);
 

@@ -4,11 +4,11 @@
 #include <string.h>
 
 #include "hd_creds.h"
+#include "hd_creds_seal.h"
 #include "hd_jws.h"
 #include "hd_log.h"
 
 #define HD_CREDS_BUCKETS 64
-#define HD_PEM_MAX (16 * 1024)
 
 struct hd_creds_entry {
 	struct hd_app_creds c;
@@ -19,17 +19,20 @@ struct hd_creds_entry {
 
 struct hd_creds_cache {
 	struct hd_db *db;
+	const struct hd_keyring *keyring;
 	struct hd_creds_entry *buckets[HD_CREDS_BUCKETS];
 };
 
 enum hd_err
-hd_creds_cache_new(struct hd_db *db, struct hd_creds_cache **out)
+hd_creds_cache_new(struct hd_db *db, const struct hd_keyring *keyring,
+    struct hd_creds_cache **out)
 {
 	struct hd_creds_cache *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		return HD_ERR_NOMEM;
 	c->db = db;
+	c->keyring = keyring;
 	*out = c;
 	return HD_OK;
 }
@@ -112,7 +115,54 @@ hd_load_key(const struct hd_dbc *col, enum hd_jws_alg alg, uint64_t app_id,
 
 enum col { C_PROVIDER, C_AUTH, C_TEAM, C_KEY_ID, C_KEY, C_KEY_FINGERPRINT, C_CERT, C_TOPIC,
 	C_SANDBOX, C_PROJECT, C_EMAIL, C_TOKEN_URI, C_SUBJECT, C_CLIENT_ID, C_CLIENT_SECRET,
-	C__MAX };
+	C_SEALED, C_SEALED_KEY, C__MAX };
+
+/* Puts one opened secret where the row's plain-text column would have it. */
+static void
+hd_put_opened(struct hd_dbc *col, const char *s, size_t len)
+{
+	col->is_null = s == NULL || len >= col->cap;
+	col->len = col->is_null ? 0 : len;
+	if (!col->is_null) {
+		memcpy(col->buf, s, len);
+		((char *)col->buf)[len] = '\0';
+	}
+}
+
+/* When the row's secrets are sealed, opens them into its key and client secret
+ * columns. */
+static enum hd_err
+hd_creds_unseal_row(struct hd_creds_cache *c, uint64_t app_id, struct hd_dbc *cols)
+{
+	const char *provider = cols[C_PROVIDER].buf, *key_id = cols[C_SEALED_KEY].buf;
+	struct hd_creds_secrets s;
+	struct hd_buf plain;
+	enum hd_err err;
+
+	if (cols[C_SEALED].is_null)
+		return HD_OK;
+	if (cols[C_SEALED_KEY].is_null)
+		key_id = "";
+	if (c->keyring == NULL || !hd_keyring_has(c->keyring, key_id)) {
+		hd_log_error("app %llu: its %s secrets are sealed with key %s, which this "
+		    "process does not hold (credentials_key_file)", (unsigned long long)app_id,
+		    provider, key_id);
+		return HD_ERR_CONFIG;
+	}
+	hd_buf_init(&plain, HD_SEALED_MAX);
+	if ((err = hd_creds_open(c->keyring, app_id, provider, key_id, cols[C_SEALED].buf,
+	    cols[C_SEALED].len, &plain, &s)) == HD_OK) {
+		hd_put_opened(&cols[C_KEY], s.private_key_pem, s.private_key_len);
+		hd_put_opened(&cols[C_CLIENT_SECRET], s.client_secret, s.client_secret_len);
+	} else if (err == HD_ERR_CRYPTO) {
+		hd_log_error("app %llu: its sealed %s secrets do not open with key %s",
+		    (unsigned long long)app_id, provider, key_id);
+	}
+	if (plain.data)
+		explicit_bzero(plain.data, plain.len);
+	hd_buf_free(&plain);
+	return err;
+}
 
 static enum hd_err
 hd_creds_load(struct hd_creds_cache *c, uint64_t app_id, struct hd_creds_entry *e)
@@ -120,10 +170,10 @@ hd_creds_load(struct hd_creds_cache *c, uint64_t app_id, struct hd_creds_entry *
 	static const char sql[] =
 	    "SELECT provider, apns_auth, team_id, key_id, private_key_pem, "
 	    "apns_key_fingerprint, certificate_pem, topic, sandbox, project_id, client_email, token_uri, subject, client_id, "
-	    "client_secret FROM app_credentials WHERE app_id = ?";
+	    "client_secret, sealed, sealed_key_id FROM app_credentials WHERE app_id = ?";
 	struct hd_dbp p[] = { HD_DBP_U64(app_id) };
-	static const size_t caps[C__MAX] = { 16, 16, 65, 65, HD_PEM_MAX, 65, HD_PEM_MAX, 256,
-		0, 256, 256, 1025, 256, 256, 256 };
+	static const size_t caps[C__MAX] = { 16, 16, 65, 65, HD_CREDS_PEM_MAX, 65, HD_CREDS_PEM_MAX, 256,
+		0, 256, 256, 1025, 256, 256, 256, HD_SEALED_MAX, HD_KEY_ID_MAX + 1 };
 	struct hd_dbc cols[C__MAX];
 	char *bufs[C__MAX] = { 0 };
 	int64_t sandbox = 0;
@@ -141,13 +191,16 @@ hd_creds_load(struct hd_creds_cache *c, uint64_t app_id, struct hd_creds_entry *
 			err = HD_ERR_NOMEM;
 			goto out;
 		}
-		cols[i] = (struct hd_dbc){ .type = HD_DBT_TEXT, .buf = bufs[i], .cap = caps[i] };
+		cols[i] = (struct hd_dbc){ .type = i == C_SEALED ? HD_DBT_BLOB : HD_DBT_TEXT,
+			.buf = bufs[i], .cap = caps[i] };
 	}
 	if ((err = hd_db_query(c->db, sql, p, 1, cols, C__MAX)) != HD_OK)
 		goto out;
 	while ((err = hd_db_fetch(c->db, &row)) == HD_OK && row) {
 		const char *provider = bufs[C_PROVIDER];
 
+		if ((err = hd_creds_unseal_row(c, app_id, cols)) != HD_OK)
+			break;
 		if (strcmp(provider, "apns") == 0) {
 			a->apns_auth = strcmp(bufs[C_AUTH], "certificate") == 0 ?
 			    HD_APNS_CERTIFICATE : HD_APNS_TOKEN;

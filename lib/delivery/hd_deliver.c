@@ -55,6 +55,7 @@ struct hd_deliverer {
 	struct hd_db *db;
 	struct hd_engine *engine;
 	struct hd_creds_cache *creds;
+	struct hd_keyring *keyring;  /* NULL: no credentials_key_file */
 	struct hd_provider_ctx ctx;
 	void *state[HD_PLATFORM__MAX];
 	size_t in_flight;
@@ -78,6 +79,7 @@ enum hd_err
 hd_deliverer_new(const struct hd_config *cfg, struct hd_db *db, struct hd_deliverer **out)
 {
 	struct hd_deliverer *d;
+	char why[256];
 	enum hd_err err;
 
 	*out = NULL;
@@ -85,8 +87,13 @@ hd_deliverer_new(const struct hd_config *cfg, struct hd_db *db, struct hd_delive
 		return HD_ERR_NOMEM;
 	d->cfg = cfg;
 	d->db = db;
+	if (cfg->credentials_key_file && (err = hd_keyring_load(cfg->credentials_key_file,
+	    &d->keyring, why, sizeof(why))) != HD_OK) {
+		hd_log_error("credentials_key_file: %s", why);
+		goto fail;
+	}
 	if ((err = hd_engine_new(cfg, &d->engine)) != HD_OK ||
-	    (err = hd_creds_cache_new(db, &d->creds)) != HD_OK)
+	    (err = hd_creds_cache_new(db, d->keyring, &d->creds)) != HD_OK)
 		goto fail;
 	d->ctx = (struct hd_provider_ctx){ .cfg = cfg, .db = db, .post = hd_engine_post,
 		.post_arg = d->engine };
@@ -140,6 +147,7 @@ hd_deliverer_free(struct hd_deliverer *d)
 		if (hd_providers[i]->fini && d->state[i])
 			hd_providers[i]->fini(d->state[i]);
 	hd_creds_cache_free(d->creds);
+	hd_keyring_free(d->keyring);
 	hd_engine_free(d->engine);
 	for (size_t i = 0; i < K__MAX; i++)
 		free(d->claim_bufs[i]);
@@ -594,6 +602,12 @@ hd_deliverer_drain(struct hd_deliverer *d, int wait_ms)
 	}
 	rec = hd_record(d);
 	return err != HD_OK ? err : rec;
+}
+
+const struct hd_keyring *
+hd_deliverer_keyring(const struct hd_deliverer *d)
+{
+	return d->keyring;
 }
 
 size_t

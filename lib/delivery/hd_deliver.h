@@ -31,6 +31,8 @@ struct hd_deliver_counts {
 	uint64_t lost;       /* the lease had passed to another worker: not recorded */
 };
 
+/* Reads credentials_key_file when the configuration names one: HD_ERR_CONFIG (and a
+ * logged reason) when it cannot be used. */
 enum hd_err hd_deliverer_new(const struct hd_config *cfg, struct hd_db *db,
     struct hd_deliverer **out);
 /* Ends what is in flight without waiting (those deliveries stay claimed until their
@@ -50,6 +52,8 @@ enum hd_err hd_deliverer_step(struct hd_deliverer *d, int wait_ms);
  * queued again at once (for another attempt, by this or another worker). */
 enum hd_err hd_deliverer_drain(struct hd_deliverer *d, int wait_ms);
 
+/* The keys of credentials_key_file, or NULL when none is configured. */
+const struct hd_keyring *hd_deliverer_keyring(const struct hd_deliverer *d);
 size_t hd_deliverer_in_flight(const struct hd_deliverer *d);
 /* Outcomes finished but not recorded yet (the database refused them): the worker
  * records them before it claims more. */

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "hd_request.h"
+#include "hd_text.h"
 
 static const char *const hd_method_names[HD_METHOD__MAX] = {
 	[HD_GET] = "GET", [HD_HEAD] = "HEAD", [HD_POST] = "POST", [HD_PUT] = "PUT",
@@ -60,18 +61,6 @@ hd_request_free(struct hd_request *req)
 	req->path = req->body = NULL;
 }
 
-static int
-hd_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 hd_request_query(const struct hd_request *req, const char *name, char *out, size_t cap)
 {
@@ -90,8 +79,8 @@ hd_request_query(const struct hd_request *req, const char *name, char *out, size
 				char c = p[i];
 				if (c == '%') {
 					int hi, lo;
-					if (i + 2 >= len || (hi = hd_hexval(p[i + 1])) < 0 ||
-					    (lo = hd_hexval(p[i + 2])) < 0)
+					if (i + 2 >= len || (hi = hd_hex_value(p[i + 1])) < 0 ||
+					    (lo = hd_hex_value(p[i + 2])) < 0)
 						return -1;
 					c = (char)(hi * 16 + lo);
 					i += 2;

@@ -164,10 +164,12 @@ hd_thread_main(void *arg)
 			hd_pipeline_run(ctx, srv->prog, &req, &reply);
 		}
 		hd_write_reply(&th->fr, &req, &reply, request_id);
-		FCGX_Finish_r(&th->fr);
 		took = hd_monotonic_usec() - started;
+		/* Counted before the answer is finished, so that a scrape made after an
+		 * answer always includes that request. */
 		hd_metrics_http_request(srv->prog->name, reply.route, req.method, reply.status,
 		    (uint64_t)took);
+		FCGX_Finish_r(&th->fr);
 		hd_log_request(hd_method_name(req.method), reply.route, reply.status, took);
 		hd_log_set_request(NULL);
 		hd_reply_free(&reply);

@@ -2,6 +2,10 @@
  * Synchronous delivery for a request, on the request thread's deliverer
  * (hd_deliver.h): hd_serve() makes one per thread for programs with HD_EP_DELIVERS
  * endpoints, and it keeps its connections and caches from one request to the next.
+ *
+ * A program whose configuration names no credentials_key_file holds no provider
+ * secret and opens none (docs/credentials.md): it leaves the delivery to the worker
+ * and waits, within the same bound, for the worker's outcomes.
  */
 #include <time.h>
 
@@ -14,6 +18,10 @@
 
 static const char SQL_SENDING[] =
     "SELECT COUNT(*) FROM deliveries WHERE message_id = ? AND state = 'sending'";
+/* Not finished and not yet tried, or being tried: what a worker has still to do. */
+static const char SQL_UNTRIED[] =
+    "SELECT COUNT(*) FROM deliveries WHERE message_id = ?"
+    " AND (state = 'sending' OR (state = 'queued' AND attempts = 0))";
 
 enum hd_err
 hd_deliver_call(struct hd_call *call, uint64_t message_id, const char *collapse_id)
@@ -25,17 +33,20 @@ hd_deliver_call(struct hd_call *call, uint64_t message_id, const char *collapse_
 	struct hd_dbp p[] = { HD_DBP_U64(message_id) };
 	int64_t sending = 0;
 	struct hd_dbc col = { .type = HD_DBT_I64, .num = &sending };
+	const char *wait_sql = SQL_SENDING;
 	enum hd_err err;
 	bool found;
 
 	if (ctx->deliverer == NULL)
 		return HD_ERR_INTERNAL;
-	if ((err = hd_deliver_message(ctx->deliverer, message_id, collapse_id,
+	if (hd_deliverer_keyring(ctx->deliverer) == NULL)
+		wait_sql = SQL_UNTRIED;
+	else if ((err = hd_deliver_message(ctx->deliverer, message_id, collapse_id,
 	    (int)ctx->cfg.sync_wait_ms, &counts)) != HD_OK)
 		return err;
 	/* Deliveries a worker claimed before this request could are its to finish: the
 	 * answer waits for them, within the same bound, so that it counts them too. */
-	while ((err = hd_db_query_one(ctx->db, SQL_SENDING, p, 1, &col, 1, &found)) == HD_OK &&
+	while ((err = hd_db_query_one(ctx->db, wait_sql, p, 1, &col, 1, &found)) == HD_OK &&
 	    found && sending > 0 && hd_now_usec() + HD_DELIVER_CALL_POLL_USEC < deadline)
 		nanosleep(&pause, NULL);
 	return err;

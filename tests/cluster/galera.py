@@ -20,7 +20,9 @@ When a node comes back after kill -9 it has a position of its own and catches up
 IST from a donor's gcache.
 
 As root, the servers run as the mysql user: the rsync SST starts an rsync daemon,
-which as root would switch to "nobody" and fail to write the data directory.
+which as root would switch to "nobody" and fail to write the data directory. When
+mysql cannot reach run_dir (a checkout in a 0700 `mktemp -d`), run_dir is a symlink to
+a directory under /tmp. stop() removes the data directories, keeping the logs.
 """
 import os
 import pwd
@@ -158,7 +160,8 @@ class Node(herald_stack.MariaDB):
 
 class Galera:
     def __init__(self, run_dir, nodes=3):
-        self.dir = Path(run_dir).resolve()
+        mysql = "mysql" if os.geteuid() == 0 else None
+        self.dir = herald_stack.short_dir(run_dir, "node1/sock/mariadb.sock", mysql).resolve()
         self.processes = herald_stack.Processes(self.dir)
         self.nodes = {}
         for n in range(1, nodes + 1):
@@ -197,6 +200,7 @@ class Galera:
         """Bootstrap node 1 and join the others; wait until all are synced in one
         cluster of len(nodes)."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.own(self.dir)
         self._seed()
         self.nodes[1].start(bootstrap=True)
         # One joiner at a time: a donor serves one state transfer at once, and a
@@ -228,3 +232,4 @@ class Galera:
             node.stop()
         for node in self.nodes.values():
             herald_stack.remove_dir(node.dir / "sock")
+            herald_stack.remove_dir(node.datadir)

@@ -144,6 +144,8 @@ class Runner:
         self.cluster.nodes[1].migrate()
         self.cluster.wait_synced()
         self.mocks = MockProviders.start(str(self.run_dir / "mocks"))
+        self.credentials_key = self.run_dir / "credentials.key"
+        herald_stack.write_credentials_key(self.credentials_key)
         second = min(2, len(self.cluster.nodes))  # bench/cluster compares with one node
         for web, node, start in (("web1", 1, "start_lighttpd"), ("web2", second, "start_apache")):
             stack = herald_stack.Stack(self.run_dir / web, self.program_dir)
@@ -152,8 +154,11 @@ class Runner:
             # Its own node first, then the others: a lost node is a reconnect.
             order = [node] + [n for n in self.cluster.nodes if n != node]
             addresses = ", ".join(str(self.cluster.nodes[n].socket) for n in order)
+            # One credentials key for every host that delivers, as in a deployment:
+            # what one worker seals, the other opens.
             stack.write_config(**{**provider_settings(self.mocks), **self.settings},
-                               db_socket=None, db_addresses=addresses)
+                               db_socket=None, db_addresses=addresses,
+                               credentials_key_file=self.credentials_key)
             self.stacks[web] = stack
             self.urls[web] = getattr(stack, start)()
         self.start_workers()
@@ -238,6 +243,7 @@ def open_fresh(run_dir):
     for processes in leftovers:
         for name in processes.names():
             processes.stop(name)
+    herald_stack.remove_dir(run_dir / "galera")
     herald_stack.remove_dir(run_dir)
     run_dir.mkdir(parents=True)
     return open(run_dir / "failures.log", "w")

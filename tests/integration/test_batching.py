@@ -58,12 +58,12 @@ def concurrently(calls):
 @contextlib.contextmanager
 def own_lighttpd(ctx, name, procs, **settings):
     """A lighttpd of this test's own on the shared database, with procs FastCGI
-    processes per program and herald.conf keys overridden by settings; yields its base
-    URL and the file its programs log to."""
+    processes per program and herald.conf keys overridden by settings (None leaves a
+    key out); yields its base URL and the file its programs log to."""
     config = ctx.stack.run_dir / f"{name}.conf"
     lines = [line for line in ctx.stack.config_path.read_text().splitlines()
              if line.split("=", 1)[0].strip() not in settings]
-    lines += [f"{k} = {v}" for k, v in settings.items()]
+    lines += [f"{k} = {v}" for k, v in settings.items() if v is not None]
     config.write_text("\n".join(lines) + "\n")
     saved = ctx.stack.config_path, herald_stack.PROCS_PER_PROGRAM
     try:

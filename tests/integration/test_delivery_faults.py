@@ -178,6 +178,38 @@ def test_two_500s_then_200_deliver_on_the_third_attempt_with_every_attempt_recor
     assert [r["status"] for r in traffic.poll()] == [500, 500, 200]
 
 
+def test_a_procedure_that_fails_with_its_transaction_open_does_not_stall_the_worker(ctx):
+    # The worker measures the backlog (max_queue_backlog is set) between its claims.
+    # A failure that leaves the server inside a transaction (as a Galera node going
+    # away did) made every later claim refuse with "call it outside a transaction".
+    [(_, _, original, *_)] = ctx.db.query("SHOW CREATE PROCEDURE hd_measure_backlog")
+    f = fresh_fixture(ctx)
+    set_credentials(ctx, f, "apns")
+    device = add_device(ctx, f, "ios")
+    ctx.mocks.reset()
+    ctx.db.query("DELIMITER //\n"
+                 "CREATE OR REPLACE PROCEDURE hd_measure_backlog(IN p_cap INT)\n"
+                 "BEGIN\n"
+                 "  START TRANSACTION;\n"
+                 "  SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'failed with a transaction open';\n"
+                 "END//\n")
+    log = ctx.stack.run_dir / "worker.log"
+    failed = lambda: log.read_text().count("measuring the queue backlog failed")
+    before = failed() if log.exists() else 0
+    try:
+        with worker(ctx):
+            wait_until(lambda: failed() > before, 30, "the worker's failed measurement")
+            push(ctx, f)
+            found = wait_states(ctx, message_of(ctx, f), timeout=30)
+    finally:
+        ctx.db.query(f"DELIMITER //\nDROP PROCEDURE hd_measure_backlog//\n{original}//\n")
+    assert found[device["id"]][0] == "delivered", found
+    [(body,)] = ctx.db.query("SELECT routine_definition FROM information_schema.routines"
+                             " WHERE routine_schema = DATABASE()"
+                             " AND routine_name = 'hd_measure_backlog'")
+    assert "failed with a transaction open" not in body
+
+
 @once
 def test_a_429_with_retry_after_holds_the_next_attempt_back_that_long(ctx):
     f = fresh_fixture(ctx)

@@ -33,7 +33,7 @@ MIIBsjCCAVmgAwIBAgIUJjRylO6C2QYH0kjTgmFNp5s0d0AwCgYIKoZIzj0EAwIw
   SET v_columns = (SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION)
                      FROM information_schema.COLUMNS
                     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'hd_credentials');
-  IF NOT COALESCE(v_columns = 'tenant_id,app_id,app_uid,app_name,provider,apns_auth,team_id,key_id,topic,sandbox,project_id,client_email,token_uri,subject,client_id,has_private_key,has_certificate,updated_at', FALSE) THEN
+  IF NOT COALESCE(v_columns = 'tenant_id,app_id,app_uid,app_name,provider,apns_auth,team_id,key_id,topic,sandbox,project_id,client_email,token_uri,subject,client_id,has_private_key,has_certificate,updated_at,sealed_with', FALSE) THEN
     SET v_columns = CONCAT('hd_credentials has columns ', IFNULL(v_columns, 'none'));
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = v_columns;
   END IF;
