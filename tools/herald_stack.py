@@ -22,6 +22,10 @@ Everything lives under the run directory:
                   `down` stops exactly those
     herald.env    the demo's URL and keys as shell assignments (`up` only)
 
+`up` as root (tools/herald-local) is the exception: the services run as their own
+user, and what they open lives in that user's home, which run_dir/service points to
+(herald_service_user.py has its layout); the run directory keeps herald.env and pids/.
+
 Servers listen on 127.0.0.1 only and MariaDB on its unix socket only. Every daemon
 runs in its own session (process group), so stopping one stops its children too.
 """
