@@ -79,11 +79,16 @@ def popen_options(user):
 
 
 def own(path, user, mode, group_only=False):
-    """Give path (an entry of a root-owned directory) to user, or with group_only to
-    root and user's group, with mode."""
+    """Give path to user, or with group_only to root and user's group, with mode.
+    Through a descriptor opened without following a symlink: path may be one that
+    user could have replaced (a directory of user's under /tmp)."""
     uid, gid = identity(user)
-    os.lchown(path, 0 if group_only else uid, gid)
-    os.chmod(path, mode)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        os.fchown(fd, 0 if group_only else uid, gid)
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def make_dir(path, user, mode=0o700, group_only=False):
