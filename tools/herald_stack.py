@@ -22,6 +22,10 @@ Everything lives under the run directory:
                   `down` stops exactly those
     herald.env    the demo's URL and keys as shell assignments (`up` only)
 
+`up` as root (tools/herald-local) is the exception: the services run as their own
+user, and what they open lives in that user's home, which run_dir/service points to
+(herald_service_user.py has its layout); the run directory keeps herald.env and pids/.
+
 Servers listen on 127.0.0.1 only and MariaDB on its unix socket only. Every daemon
 runs in its own session (process group), so stopping one stops its children too.
 """
@@ -42,6 +46,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import herald_service_user as service
+from herald_service_user import make_dir, make_file, own, popen_options
 
 REPO = Path(__file__).resolve().parent.parent
 DB_NAME = "herald"
@@ -241,12 +248,19 @@ class Processes:
         self.dir = Path(run_dir) / "pids"
         self.children = {}  # pid -> Popen, for processes this Python process started
 
-    def spawn(self, name, argv, log, marker, env=None, cwd=None):
-        """Start argv in a new session with output to log; record and return it."""
+    def spawn(self, name, argv, log, marker, env=None, cwd=None, user=None):
+        """Start argv in a new session with output to log; record and return it. With
+        user (a name), it runs as that user, and log is that user's file (not
+        followed if it is a symlink: the user may write its directory)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as out:
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
+        with os.fdopen(fd, "ab") as out:
+            if user:
+                os.fchown(fd, *service.identity(user))
+                cwd = cwd or "/"  # not the caller's, which user may not enter
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                    env=env, cwd=cwd, start_new_session=True)
+                                    env=env, cwd=cwd, start_new_session=True,
+                                    **popen_options(user))
         self.children[proc.pid] = proc
         self.record(name, marker, [proc.pid])
         return proc
@@ -297,13 +311,17 @@ class Processes:
 
 
 class MariaDB:
-    """A private MariaDB server: own data directory and socket, no TCP."""
+    """A private MariaDB server: own data directory and socket, no TCP. With user (a
+    name), the server runs as that user, and its socket directory is beside its
+    directory rather than in it (see herald_service_user)."""
 
-    def __init__(self, run_dir, processes):
+    def __init__(self, run_dir, processes, user=None):
         self.dir = Path(run_dir) / "mariadb"
         self.datadir = self.dir / "data"
         self.log = self.dir / "mariadb.err"
+        self.sock_dir = Path(run_dir) / "mariadb-sock" if user else self.dir / "sock"
         self.processes = processes
+        self.user = user
         self.socket = None
 
     def running(self):
@@ -312,24 +330,35 @@ class MariaDB:
     def start(self, timeout=60):
         """Start the server (creating the data directory the first time); wait until it
         answers. Starting a running server does nothing."""
+        # The socket lets anyone in as root without a password.
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.dir.chmod(0o700)  # the socket lets anyone in as root without a password
-        self.socket = short_dir(self.dir / "sock") / "mariadb.sock"
+        sock_dir = short_dir(self.sock_dir)
+        for d in (self.dir, sock_dir):
+            if self.user:
+                own(d, self.user, 0o700)
+            else:
+                d.chmod(0o700)
+        self.socket = sock_dir / "mariadb.sock"
         if self.running():
             return
-        as_root = ["--user=root"] if os.geteuid() == 0 else []
+        as_root = ["--user=root"] if os.geteuid() == 0 and not self.user else []
         if not (self.datadir / "mysql").is_dir():
-            remove_dir(self.datadir)
+            if self.datadir.exists() and not self.datadir.is_symlink():
+                shutil.rmtree(self.datadir)
             result = subprocess.run(
                 ["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}",
                  "--auth-root-authentication-method=normal", "--skip-test-db", *as_root],
-                capture_output=True, text=True, timeout=120)
+                capture_output=True, text=True, timeout=120, cwd=self.dir,
+                **popen_options(self.user))
             if result.returncode != 0:
                 raise StackError(f"mariadb-install-db failed:\n{result.stdout}{result.stderr}")
         # Its own directory for temporary tables too: /tmp is shared with everything
         # else on the machine, and a file removed under the server fails its query.
         tmpdir = self.dir / "tmp"
-        tmpdir.mkdir(exist_ok=True)
+        if not tmpdir.exists():  # made by root, in a directory the user may write
+            os.mkdir(tmpdir, 0o700)
+            if self.user:
+                os.lchown(tmpdir, *service.identity(self.user))
         proc = self.processes.spawn("mariadb", [
             "mariadbd", "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}",
             f"--tmpdir={tmpdir}",
@@ -341,7 +370,7 @@ class MariaDB:
             "--innodb-autoinc-lock-mode=2",
             "--max-connections=500", "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_nopad_bin", *as_root],
-            self.dir / "mariadbd.out", marker=f"--datadir={self.datadir}")
+            self.dir / "mariadbd.out", marker=f"--datadir={self.datadir}", user=self.user)
 
         def answers():
             if proc.poll() is not None:
@@ -492,15 +521,22 @@ class Stack:
     def __init__(self, run_dir, program_dir, sanitizer_logs=None):
         self.run_dir = Path(run_dir).resolve()
         self.program_dir = Path(program_dir).resolve()
+        # Where the services keep their files: the run directory, or, when its
+        # pointer is there (herald-local up as root), a home of their own user's
+        # outside the checkout (herald_service_user). home/var is then the user's.
+        pointer = self.run_dir / service.POINTER
+        self.user = service.SERVICE_USER if pointer.is_symlink() else None
+        self.home = Path(os.readlink(pointer)) if self.user else self.run_dir
+        self.var_dir = self.home / "var" if self.user else self.run_dir
         self.processes = Processes(self.run_dir)
-        self.db = MariaDB(self.run_dir, self.processes)
-        self.config_path = self.run_dir / "herald.conf"
+        self.db = MariaDB(self.home, self.processes, user=self.user)
+        self.config_path = self.home / "herald.conf"
         # The table every FastCGI process of the stack counts into, and the worker's
         # textfile-collector file (docs/metrics.md).
-        self.metrics_path = self.run_dir / "metrics"
-        self.worker_metrics_path = self.run_dir / "herald-worker.prom"
+        self.metrics_path = self.var_dir / "metrics"
+        self.worker_metrics_path = self.var_dir / "herald-worker.prom"
         # The key that seals provider secrets in the database (docs/credentials.md).
-        self.credentials_key_path = self.run_dir / "credentials.key"
+        self.credentials_key_path = self.home / "credentials.key"
         self.sanitizer_logs = sanitizer_logs
 
     def __enter__(self):
@@ -511,6 +547,8 @@ class Stack:
 
     def start_db(self):
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            make_dir(self.var_dir, self.user)
         self.db.start()
 
     def write_config(self, **settings):
@@ -522,10 +560,14 @@ class Stack:
                   "credentials_key_file": self.credentials_key_path, **settings}
         if values["credentials_key_file"] == self.credentials_key_path:
             write_credentials_key(self.credentials_key_path)
+            if self.user:
+                own(self.credentials_key_path, self.user, 0o600)
         lines = ["# herald configuration of the private stack in this directory,",
                  "# written by tools/herald_stack.py. Keys: herald.conf(5), man/herald.conf.5."]
         lines += [f"{k} = {v}" for k, v in values.items() if v is not None]
         self.config_path.write_text("\n".join(lines) + "\n")
+        if self.user:
+            own(self.config_path, self.user, 0o640, group_only=True)
 
     def program_env(self):
         """Environment of the FastCGI programs."""
@@ -560,8 +602,8 @@ class Stack:
                     return "up" if s.connect_ex(("127.0.0.1", chosen)) == 0 else None
             if wait_for(listening, 30, f"{name} to listen on port {chosen}") == "up":
                 return f"http://127.0.0.1:{chosen}"
-            logs = "\n".join(tail(log, 8) for log in sorted((self.run_dir / name).glob("*.log"))
-                             + sorted((self.run_dir / name).glob("*.out")))
+            logs = "\n".join(tail(log, 8) for log in sorted((self.home / name).glob("*.log"))
+                             + sorted((self.home / name).glob("*.out")))
             if explicit or "in use" not in logs:
                 break
         raise StackError(f"{name} did not start:\n{logs}")
@@ -573,8 +615,9 @@ class Stack:
         /tmp that this links to when a socket path would be too long or web_user (the
         user the workers switch to, None when they keep ours) could not traverse the
         run directory, as in a clone under `mktemp -d`. web_user gets group search
-        permission on it and on sock/; nobody else gets any."""
-        link = self.run_dir / name / "web"
+        permission on it and on sock/; nobody else gets any. With the stack's user,
+        that user owns them all instead (lighttpd drops to it)."""
+        link = self.home / name / "web"
         remove_dir(link)
         link.parent.mkdir(parents=True, exist_ok=True)
         web = short_dir(link, longest="sock/developer.sock", web_user=web_user)
@@ -585,6 +628,8 @@ class Stack:
             if web_user:
                 os.chown(d, os.getuid(), pwd.getpwnam(web_user).pw_gid)
             d.chmod(0o750 if web_user else 0o700)
+            if self.user:
+                os.lchown(d, *service.identity(self.user))
         return web
 
     def start_lighttpd(self, port=None, program_dir=None, name="lighttpd", extra=None):
@@ -593,9 +638,14 @@ class Stack:
         appended to it (bench/run adds its no-op route so)."""
         program_dir = Path(program_dir or self.program_dir)
         self._check_programs(program_dir)
-        sdir = self.run_dir / name
+        sdir = self.home / name
+        sdir.mkdir(parents=True, exist_ok=True)
         web = self.web_dir(name, web_user=None)
         sockets = web / "sock"
+        if self.user:  # lighttpd reads its configuration as root: the user may not write it
+            own(sdir, self.user, 0o750, group_only=True)
+            for log in ("lighttpd-error.log", "lighttpd.out"):
+                make_file(sdir / log, self.user)
 
         def start(chosen):
             conf = sdir / "lighttpd.conf"
@@ -605,6 +655,8 @@ class Stack:
             text = fill_template("lighttpd.conf.in", values)
             if extra:
                 text += "\n" + fill_template(extra, values)
+            if self.user:
+                text += self._lighttpd_user_conf()
             conf.write_text(text)
             check = subprocess.run(["lighttpd", "-tt", "-f", conf], capture_output=True,
                                    text=True, timeout=30)
@@ -615,13 +667,22 @@ class Stack:
                                         env=self.program_env())
         return self._serve(name, port, start)
 
+    def _lighttpd_user_conf(self):
+        """What makes lighttpd, started as root, drop to the stack's user after it has
+        bound its port and written its pid file; the programs it spawns run as that
+        user. Request bodies spool to a directory of the user's."""
+        return (f'\n# As root: run as {self.user} (tools/herald_service_user.py).\n'
+                f'server.username = "{self.user}"\n'
+                f'server.groupname = "{self.user}"\n'
+                f'server.upload-dirs := ( "{self.var_dir}" )\n')
+
     def spawn_programs(self, name, program_dir, sockets):
         """Start every program under spawn-fcgi for Apache server name: run
         PROCS_PER_PROGRAM processes listening on sockets/<program>.sock, with
         HERALD_CONFIG in their environment. As root, the sockets belong to group
         www-data so that Apache's workers can connect."""
         owner = ["-G", WEB_USER] if os.geteuid() == 0 else []
-        cwd = self.run_dir / name
+        cwd = self.home / name
         for prog, path in PROGRAMS.items():
             pidfile = cwd / f"{prog}.pids"
             pidfile.unlink(missing_ok=True)
@@ -651,9 +712,11 @@ class Stack:
 
     def start_apache(self, port=None, program_dir=None, name="apache"):
         """Start the programs under spawn-fcgi, then Apache; return its base URL."""
+        if self.user:
+            raise StackError("only lighttpd runs as the stack's own user")
         program_dir = Path(program_dir or self.program_dir)
         self._check_programs(program_dir)
-        sdir = self.run_dir / name
+        sdir = self.home / name
         if os.geteuid() == 0:
             user, group = WEB_USER, WEB_USER
         else:
@@ -676,12 +739,13 @@ class Stack:
         return self._serve(name, port, start)
 
     def start_worker(self, name="worker", program_dir=None, config=None):
-        """Start a herald-worker (its log: run_dir/<name>.log); return its Popen. Several
-        workers may run at once under different names."""
+        """Start a herald-worker (its log: <name>.log in the run directory, or in the
+        user's var/); return its Popen. Several workers may run at once under
+        different names."""
         program = Path(program_dir or self.program_dir) / WORKER
         if not os.access(program, os.X_OK):
             raise StackError(f"not built: {program}")
-        log = self.run_dir / f"{name}.log"
+        log = self.var_dir / f"{name}.log"
         def starts():  # in either log_format
             text = tail(log, 10**6)
             return text.count(" info: started") + text.count('"level":"info","msg":"started"')
@@ -691,7 +755,7 @@ class Stack:
             env["HERALD_CONFIG"] = str(config)
         # The log file is the marker: it is on the worker's command line.
         proc = self.processes.spawn(name, [str(program), "--log", str(log)], log,
-                                    marker=str(log), env=env)
+                                    marker=str(log), env=env, user=self.user)
         wait_for(lambda: proc.poll() is not None or starts() > before, 30, f"{name} to start")
         if proc.poll() is not None:
             raise StackError(f"{name} exited at start:\n{tail(log)}")
@@ -705,7 +769,7 @@ class Stack:
         """Stop web server name and, for Apache, its spawn-fcgi programs."""
         for proc in [name] + [f"{name}-{p}" for p in PROGRAMS]:
             self.processes.stop(proc)
-        remove_dir(self.run_dir / name / "web")
+        remove_dir(self.home / name / "web")
 
     def stop(self):
         """Stop everything started under run_dir (by this or an earlier process)."""
@@ -714,10 +778,10 @@ class Stack:
             if name != "mariadb":
                 self.processes.stop(name)
         for name in names:
-            if name != "mariadb" and (self.run_dir / name / "web").is_symlink():
-                remove_dir(self.run_dir / name / "web")
+            if name != "mariadb" and (self.home / name / "web").is_symlink():
+                remove_dir(self.home / name / "web")
         self.db.stop()
-        remove_dir(self.db.dir / "sock")
+        remove_dir(self.db.sock_dir)
 
 
 # --- herald-local -------------------------------------------------------------------
@@ -777,7 +841,11 @@ def _demo_is_valid(db, values):
 
 
 def up(run_dir, program_dir, port):
-    """Start (or restart) the demo stack and print how to use it."""
+    """Start (or restart) the demo stack and print how to use it. As root, the
+    services run as their own user, from a copy of the build (herald_service_user)."""
+    if os.geteuid() == 0:
+        home = service.prepare(run_dir, lambda: Stack(run_dir, program_dir).stop())
+        program_dir = service.install_programs(program_dir, home, [*PROGRAMS.values(), WORKER])
     stack = Stack(run_dir, program_dir)
     env_path = stack.run_dir / "herald.env"
     previous = read_env(env_path)
@@ -802,10 +870,12 @@ def up(run_dir, program_dir, port):
         stack.stop()
         raise
     values = env_values(fixture, url) if fixture else dict(previous, HERALD_URL=url)
+    values["HERALD_DB_SOCKET"] = str(stack.db.socket)
     write_env(env_path, values)
     status, _ = http_get(f"{url}/health")
+    runs_as = f"as {stack.user}, " if stack.user else ""
     print(f"""
-herald is running at {url}  (lighttpd; data in {stack.run_dir})
+herald is running at {url}  (lighttpd; {runs_as}data in {stack.home})
 GET /health answers {status}; Prometheus metrics: {url}/metrics and, for the worker,
 {stack.worker_metrics_path} (docs/metrics.md)
 
@@ -865,7 +935,7 @@ def main():
                   "remove the directory to start afresh)")
         else:
             return status(args.run_dir)
-    except StackError as e:
+    except (StackError, service.ServiceUserError) as e:
         print(f"herald_stack: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # `up` has stopped what it started
