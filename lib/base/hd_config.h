@@ -54,7 +54,7 @@ struct hd_config {
 	char *apns_url;
 	char *apns_sandbox_url;
 	char *fcm_url;
-	char *fcm_token_url;       /* NULL: the service account's token_uri */
+	char *fcm_token_url;       /* NULL: Google's (never the service account's token_uri) */
 	char *wns_token_url;
 	char *ca_bundle;
 	/* The keys that seal provider secrets at rest (hd_keyring.h); NULL: none, and
