@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import herald_stack
-from delivery import (_pem, add_device, deliveries, fresh_fixture, set_credentials,
-                      wait_states, worker)
+from delivery import (FINAL_STATES, _pem, add_device, deliveries, fresh_fixture,
+                      set_credentials, wait_states, worker)
 from hd import once, timeout
 from test_batching import own_lighttpd
 from test_delivery_faults import message_of
@@ -207,20 +207,31 @@ def test_a_worker_without_the_key_retries_that_platform_and_delivers_the_others(
     assert status in (200, 201), (status, body)
     message = message_of(ctx, f)
 
+    def ios_attempts():
+        return ctx.db.query("SELECT outcome, reason FROM delivery_attempts"
+                            f" WHERE delivery_id = (SELECT id FROM deliveries"
+                            f" WHERE message_id = {message} AND device_id = {ios['id']})"
+                            " ORDER BY attempt")
+
     def settled():
+        # The Windows delivery finished, and the iOS one was tried at least once.
         found = deliveries(ctx, message)
-        return found if found[ios["id"]][1] != "0" and found[windows["id"]][0] != "queued" \
-            else None
+        return found[windows["id"]][0] in FINAL_STATES and ios_attempts()
     try:
         with worker(ctx, "other-key-worker", config=other):
             deadline = time.monotonic() + 30
-            while not (found := settled()):
+            while not settled():
                 assert time.monotonic() < deadline, deliveries(ctx, message)
                 time.sleep(0.1)
-        state, attempts, _, reason = found[ios["id"]]
-        assert (state, attempts) == ("queued", "1"), found
-        assert "sealed with a key this process does not hold" in reason, reason
+        found = deliveries(ctx, message)
         assert found[windows["id"]][0] == "delivered", found
+        # Retried, with the reason: never sent, never given up on.
+        assert found[ios["id"]][0] in ("queued", "sending"), found
+        tried = ios_attempts()
+        assert all(outcome == "retry" for outcome, _ in tried), tried
+        assert all("sealed with a key this process does not hold" in reason
+                   for _, reason in tried), tried
+        assert not [r for r in ctx.mocks.received("apns") if r["target"] == ios["target"]]
         assert sealed_with(ctx, f) == {"apns": ("local-1", False), "wns": ("other-1", False)}
     finally:
         # The stack's own key seals the WNS row again, for the workers of later tests,
