@@ -250,6 +250,7 @@ worker_loop(struct worker **wp, const char *log_path)
 	struct worker *w = *wp;
 	int64_t next_stats = hd_now_usec() + STATS_EVERY_US, next_backlog = 0, next_metrics = 0;
 	int64_t next_seal = 0;
+	const struct hd_keyring *keys;
 	int64_t last_logged = hd_now_usec();
 	struct stats logged, now;
 
@@ -307,8 +308,8 @@ worker_loop(struct worker **wp, const char *log_path)
 				hd_log_warn("measuring the queue backlog failed: %s", hd_strerror(rc));
 			next_backlog = hd_now_usec() + BACKLOG_EVERY_US;
 		}
-		if (hd_deliverer_keyring(w->deliverer) && hd_now_usec() >= next_seal) {
-			const struct hd_keyring *keys = hd_deliverer_keyring(w->deliverer);
+		keys = hd_deliverer_keyring(w->deliverer);
+		if (keys && hd_now_usec() >= next_seal) {
 			unsigned sealed;
 
 			if ((rc = hd_creds_seal_pass(w->db, keys, &sealed)) != HD_OK)

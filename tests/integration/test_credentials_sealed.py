@@ -7,7 +7,6 @@ import json
 import os
 import secrets
 import subprocess
-import time
 from pathlib import Path
 
 import herald_stack
@@ -15,7 +14,7 @@ from delivery import (FINAL_STATES, _pem, add_device, deliveries, fresh_fixture,
                       set_credentials, wait_states, worker)
 from hd import once, timeout
 from test_batching import own_lighttpd
-from test_delivery_faults import message_of
+from test_delivery_faults import message_of, wait_until
 from test_log_secrets import pem_lines
 import test_webpush_send as wps
 
@@ -31,14 +30,10 @@ def sealed_with(ctx, f):
 
 
 def wait_sealed(ctx, f, key_id, timeout_s=30):
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def sealed():
         found = sealed_with(ctx, f)
-        if found and all(v == (key_id, False) for v in found.values()):
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"credentials of app {f.app_id} not sealed with {key_id}: {found}")
-        time.sleep(0.1)
+        return found if found and all(v == (key_id, False) for v in found.values()) else None
+    return wait_until(sealed, timeout_s, f"the credentials of app {f.app_id} sealed with {key_id}")
 
 
 def secret_texts(ctx):
@@ -139,11 +134,9 @@ def test_rotating_the_key_reseals_every_row_and_deliveries_keep_flowing(ctx):
     finally:
         # The stack's own key seals everything again, for the tests after this one.
         with worker(ctx, "restoring-worker", config=back):
-            deadline = time.monotonic() + 60
-            while ctx.db.query("SELECT 1 FROM app_credentials"
-                               " WHERE sealed_key_id = 'rotated-2' LIMIT 1"):
-                assert time.monotonic() < deadline, "rows still sealed with rotated-2"
-                time.sleep(0.1)
+            wait_until(lambda: not ctx.db.query("SELECT 1 FROM app_credentials"
+                                                " WHERE sealed_key_id = 'rotated-2' LIMIT 1"),
+                       60, "no row sealed with rotated-2")
 
 
 @once
@@ -219,10 +212,7 @@ def test_a_worker_without_the_key_retries_that_platform_and_delivers_the_others(
         return found[windows["id"]][0] in FINAL_STATES and ios_attempts()
     try:
         with worker(ctx, "other-key-worker", config=other):
-            deadline = time.monotonic() + 30
-            while not settled():
-                assert time.monotonic() < deadline, deliveries(ctx, message)
-                time.sleep(0.1)
+            wait_until(settled, 30, "the Windows delivery final and an iOS attempt recorded")
         found = deliveries(ctx, message)
         assert found[windows["id"]][0] == "delivered", found
         # Retried, with the reason: never sent, never given up on.
