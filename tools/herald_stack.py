@@ -53,6 +53,8 @@ from herald_service_user import make_dir, make_file, own, popen_options
 REPO = Path(__file__).resolve().parent.parent
 DB_NAME = "herald"
 DB_USER = "root"
+# The roles herald-migrate makes for a database (schema/grants).
+ROLES = ("web", "worker", "admin")
 # Program name -> path under the program directory (the build tree). The route of
 # each is in the httpd-conf/ templates.
 PROGRAMS = {
@@ -239,6 +241,16 @@ def write_credentials_key(path, key_id="local-1"):
         out.write(f"{key_id} {secrets.token_hex(32)}\n")
 
 
+def read_or_make_secret(path):
+    """The secret in path, made (random, mode 0600) if the file does not exist yet."""
+    path = Path(path)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(24) + "\n")
+    return path.read_text().strip()
+
+
 class Processes:
     """The processes a stack started, recorded in run_dir/pids/<name>: first line a
     marker that identifies them (see _owned), then one pid per line. Each pid leads its
@@ -397,6 +409,31 @@ class MariaDB:
             raise StackError(result.stderr.strip() or f"mariadb exited with {result.returncode}")
         return [tuple(_unescape(f) for f in line.split("\t")) for line in result.stdout.splitlines()]
 
+    def drop_database(self, database):
+        """Drop database and the roles herald-migrate made for it."""
+        roles = ", ".join(f"`{database}_{r}`" for r in ROLES)
+        self.query(f"DROP DATABASE IF EXISTS `{database}`; DROP ROLE IF EXISTS {roles}",
+                   database=None)
+
+    def create_accounts(self, secrets_dir, owner=None, database=DB_NAME):
+        """The accounts of docs/accounts.md for a migrated database: users
+        <database>-web and <database>-worker on localhost with the roles herald-migrate
+        made, each with a password kept in a file in secrets_dir (given to owner), made
+        once and kept from then on. Returns the herald.conf settings that use them."""
+        settings = {}
+        for role, prefix in (("web", ""), ("worker", "worker_")):
+            user, path = f"{database}-{role}", Path(secrets_dir) / f"db-{role}.password"
+            password = read_or_make_secret(path)
+            if owner:
+                own(path, owner, 0o600)
+            account = f"{sql_str(user)}@'localhost'"
+            self.query(f"CREATE USER IF NOT EXISTS {account};"
+                       f" ALTER USER {account} IDENTIFIED BY {sql_str(password)};"
+                       f" GRANT `{database}_{role}` TO {account};"
+                       f" SET DEFAULT ROLE `{database}_{role}` FOR {account}", database=None)
+            settings.update({f"{prefix}db_user": user, f"{prefix}db_password_file": path})
+        return settings
+
     def migrate(self, database=DB_NAME, to=None, migrations=None):
         """Apply the migrations with tools/herald-migrate; return its output."""
         argv = [str(REPO / "tools" / "herald-migrate"), "--socket", str(self.socket),
@@ -538,6 +575,9 @@ class Stack:
         # The key that seals provider secrets in the database (docs/credentials.md).
         self.credentials_key_path = self.home / "credentials.key"
         self.sanitizer_logs = sanitizer_logs
+        # herald.conf's account settings once create_accounts() has run; until then
+        # the programs connect as DB_USER.
+        self.accounts = {}
 
     def __enter__(self):
         return self
@@ -551,11 +591,17 @@ class Stack:
             make_dir(self.var_dir, self.user)
         self.db.start()
 
+    def create_accounts(self):
+        """Give the programs and the worker the least-privileged accounts of
+        docs/accounts.md (the database must be migrated), in herald.conf from the next
+        write_config() on."""
+        self.accounts = self.db.create_accounts(self.home, owner=self.user)
+
     def write_config(self, **settings):
         """Write herald.conf for this stack; settings add or override keys (None
         leaves a key out)."""
         values = {"db_socket": self.db.socket, "db_name": DB_NAME, "db_user": DB_USER,
-                  "log_level": "info", "metrics_file": self.metrics_path,
+                  **self.accounts, "log_level": "info", "metrics_file": self.metrics_path,
                   "worker_metrics_file": self.worker_metrics_path,
                   "credentials_key_file": self.credentials_key_path, **settings}
         if values["credentials_key_file"] == self.credentials_key_path:
@@ -852,6 +898,7 @@ def up(run_dir, program_dir, port):
     try:
         stack.start_db()
         print(stack.db.migrate().strip())
+        stack.create_accounts()
         stack.write_config()
         if _demo_is_valid(stack.db, previous):
             fixture = None

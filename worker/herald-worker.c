@@ -148,7 +148,7 @@ worker_open(void)
 		worker_close(w);
 		return NULL;
 	}
-	if ((rc = hd_db_new(&w->cfg, &w->db)) != HD_OK ||
+	if ((rc = hd_db_new(&w->cfg, HD_DB_DELIVERY, &w->db)) != HD_OK ||
 	    (rc = hd_deliverer_new(&w->cfg, w->db, &w->deliverer)) != HD_OK) {
 		hd_log_error("cannot start delivering: %s", hd_strerror(rc));
 		worker_close(w);

@@ -54,6 +54,10 @@ static const struct hd_ckey hd_ckeys[] = {
 	HD_STR(db_user),
 	HD_STR(db_password),
 	{ "db_password_file", HD_C_SECRET_FILE, HD_OFF(db_password), 0, 0, 0, NULL, 0 },
+	HD_STR(worker_db_user),
+	HD_STR(worker_db_password),
+	{ "worker_db_password_file", HD_C_SECRET_FILE, HD_OFF(worker_db_password), 0, 0, 0,
+	  NULL, 0 },
 	HD_NUM(db_timeout_s, 1, 60, 1),
 	HD_NUM(db_query_timeout_s, 2, 60, 2),
 	{ "max_body_bytes", HD_C_SIZE, HD_OFF(max_body_bytes), 1024, 64 * 1024 * 1024,
@@ -218,6 +222,15 @@ hd_db_addresses_parse(struct hd_config *cfg, const char *v, size_t vlen, char *e
 	return HD_OK;
 }
 
+static void
+hd_secret_free(char **secret)
+{
+	if (*secret)
+		explicit_bzero(*secret, strlen(*secret));
+	free(*secret);
+	*secret = NULL;
+}
+
 void
 hd_config_free(struct hd_config *cfg)
 {
@@ -226,11 +239,11 @@ hd_config_free(struct hd_config *cfg)
 	free(cfg->db_host);
 	free(cfg->db_name);
 	free(cfg->db_user);
-	if (cfg->db_password)
-		explicit_bzero(cfg->db_password, strlen(cfg->db_password));
-	free(cfg->db_password);
+	free(cfg->worker_db_user);
+	hd_secret_free(&cfg->db_password);
+	hd_secret_free(&cfg->worker_db_password);
 	cfg->db_socket = cfg->db_host = cfg->db_name = cfg->db_user = NULL;
-	cfg->db_password = NULL;
+	cfg->worker_db_user = NULL;
 	free(cfg->apns_url);
 	free(cfg->apns_sandbox_url);
 	free(cfg->fcm_url);
@@ -365,6 +378,22 @@ hd_trim(const char **s, size_t *len)
 		(*len)--;
 }
 
+/* Two keys fill each password: a file and an inline value would silently race. */
+static enum hd_err
+hd_one_source(const unsigned char *seen, size_t offset, char *err, size_t errlen)
+{
+	for (size_t i = 0, first = HD_NKEYS; i < HD_NKEYS; i++)
+		if (seen[i] && hd_ckeys[i].offset == offset) {
+			if (first != HD_NKEYS) {
+				snprintf(err, errlen, "set only one of %s and %s",
+				    hd_ckeys[first].name, hd_ckeys[i].name);
+				return HD_ERR_CONFIG;
+			}
+			first = i;
+		}
+	return HD_OK;
+}
+
 enum hd_err
 hd_config_parse(struct hd_config *cfg, const char *text, size_t len, char *err,
     size_t errlen)
@@ -415,16 +444,15 @@ hd_config_parse(struct hd_config *cfg, const char *text, size_t len, char *err,
 		if ((rc = hd_config_set(cfg, &hd_ckeys[i], val, vlen, err, errlen, line)) != HD_OK)
 			return rc;
 	}
-	/* Two keys fill db_password: a file and an inline value would silently race. */
-	for (size_t i = 0, first = nkeys; i < nkeys; i++)
-		if (seen[i] && hd_ckeys[i].offset == offsetof(struct hd_config, db_password)) {
-			if (first != nkeys) {
-				snprintf(err, errlen, "set only one of %s and %s",
-				    hd_ckeys[first].name, hd_ckeys[i].name);
-				return HD_ERR_CONFIG;
-			}
-			first = i;
-		}
+	if ((rc = hd_one_source(seen, offsetof(struct hd_config, db_password), err,
+	    errlen)) != HD_OK ||
+	    (rc = hd_one_source(seen, offsetof(struct hd_config, worker_db_password), err,
+	    errlen)) != HD_OK)
+		return rc;
+	if (cfg->worker_db_password != NULL && cfg->worker_db_user == NULL) {
+		snprintf(err, errlen, "worker_db_password is for worker_db_user, which is not set");
+		return HD_ERR_CONFIG;
+	}
 	if (cfg->db_name == NULL) {
 		snprintf(err, errlen, "db_name is required");
 		return HD_ERR_CONFIG;

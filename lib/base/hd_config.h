@@ -35,6 +35,10 @@ struct hd_config {
 	char *db_name;
 	char *db_user;
 	char *db_password;        /* from db_password or db_password_file */
+	/* The account of what delivers (herald-worker, and a program's inline deliverer):
+	 * NULL for db_user's. */
+	char *worker_db_user;
+	char *worker_db_password; /* from worker_db_password or worker_db_password_file */
 	unsigned db_timeout_s;    /* connect bound: answers 503 after it */
 	unsigned db_query_timeout_s; /* bound on one statement's answer, lock waits
 	                                included: a hung database answers 503 after it */

@@ -27,6 +27,8 @@ struct hd_db_stmt {
 
 struct hd_db {
 	const struct hd_config *cfg;
+	const char *user;         /* the account's, borrowed from cfg */
+	const char *password;
 	MYSQL *conn;
 	unsigned last_errno;      /* of the last failure, to tell if a retry is safe */
 	int64_t retry_at_ns;      /* after a slow failed connect, no new attempt before this */
@@ -52,13 +54,19 @@ hd_db_library_init(void)
 }
 
 enum hd_err
-hd_db_new(const struct hd_config *cfg, struct hd_db **out)
+hd_db_new(const struct hd_config *cfg, enum hd_db_account account, struct hd_db **out)
 {
 	struct hd_db *db = calloc(1, sizeof(*db));
 
 	if (db == NULL)
 		return HD_ERR_NOMEM;
 	db->cfg = cfg;
+	db->user = cfg->db_user;
+	db->password = cfg->db_password;
+	if (account == HD_DB_DELIVERY && cfg->worker_db_user != NULL) {
+		db->user = cfg->worker_db_user;
+		db->password = cfg->worker_db_password;
+	}
 	*out = db;
 	return HD_OK;
 }
@@ -213,8 +221,8 @@ hd_db_connect_to(struct hd_db *db, const struct hd_db_address *a, bool check_rea
 	snprintf(init, sizeof(init), "SET time_zone = '+00:00', innodb_lock_wait_timeout = %u, "
 	    "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'", qtimeout - 1);
 	mysql_options(db->conn, MYSQL_INIT_COMMAND, init);
-	if (mysql_real_connect(db->conn, a->socket ? NULL : a->host, c->db_user,
-	    c->db_password, c->db_name, a->socket ? 0 : a->port, a->socket, 0) == NULL) {
+	if (mysql_real_connect(db->conn, a->socket ? NULL : a->host, db->user,
+	    db->password, c->db_name, a->socket ? 0 : a->port, a->socket, 0) == NULL) {
 		hd_log_warn("database connect failed: %s", mysql_error(db->conn));
 	} else if (check_ready && !hd_db_node_ready(db->conn)) {
 		hd_log_warn("database %s is not ready (a Galera node not synced)",

@@ -60,8 +60,14 @@ struct hd_dbc {
 /* The client library's global set-up: a program that uses connections from several
  * threads calls it once before it starts them. */
 enum hd_err hd_db_library_init(void);
-/* Creates a handle for cfg (borrowed; must outlive the handle). Connects lazily. */
-enum hd_err hd_db_new(const struct hd_config *cfg, struct hd_db **out);
+/* Whose account a connection uses (docs/accounts.md): the request path's (db_user),
+ * or that of what delivers (worker_db_user, or db_user's when it is not set). */
+enum hd_db_account { HD_DB_REQUESTS, HD_DB_DELIVERY };
+
+/* Creates a handle for cfg (borrowed; must outlive the handle) that connects, lazily,
+ * with account's user and password. */
+enum hd_err hd_db_new(const struct hd_config *cfg, enum hd_db_account account,
+    struct hd_db **out);
 void hd_db_free(struct hd_db *db);
 
 /* Marks the start of a request: a connection found dead at its first statement is

@@ -192,10 +192,7 @@ hd_creds_unseal_row(struct hd_creds_cache *c, uint64_t app_id, struct hd_dbc *co
 static enum hd_err
 hd_creds_load(struct hd_creds_cache *c, uint64_t app_id, struct hd_creds_entry *e)
 {
-	static const char sql[] =
-	    "SELECT provider, apns_auth, team_id, key_id, private_key_pem, "
-	    "apns_key_fingerprint, certificate_pem, topic, sandbox, project_id, client_email, token_uri, subject, client_id, "
-	    "client_secret, sealed, sealed_key_id FROM app_credentials WHERE app_id = ?";
+	static const char sql[] = "CALL hd_app_credentials(?)";
 	struct hd_dbp p[] = { HD_DBP_U64(app_id) };
 	static const size_t caps[C__MAX] = { 16, 16, 65, 65, HD_CREDS_PEM_MAX, 65, HD_CREDS_PEM_MAX, 256,
 		0, 256, 256, 1025, 256, 256, HD_CREDS_SECRET_MAX, HD_SEALED_MAX, HD_KEY_ID_MAX + 1 };

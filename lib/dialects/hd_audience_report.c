@@ -2,15 +2,8 @@
 
 #include "hd_audience_report.h"
 
-static const char SQL_OUTCOMES[] =
-    "SELECT d.platform, d.token, dl.state, dl.reason FROM deliveries dl"
-    " JOIN devices d ON d.id = dl.device_id"
-    " WHERE dl.message_id = ? AND dl.app_id = ? ORDER BY dl.id";
-
-static const char SQL_APP_DEVICES[] =
-    "SELECT EXISTS (SELECT 1 FROM devices WHERE app_id = ?),"
-    " EXISTS (SELECT 1 FROM devices WHERE app_id = ? AND status = 'active'"
-    " AND push_permission = 1)";
+static const char SQL_OUTCOMES[] = "CALL hd_audience_outcomes(?, ?)";
+static const char SQL_APP_DEVICES[] = "CALL hd_audience_reach(?)";
 
 /* Longest token (devices.token) and reason (deliveries.reason) read back. */
 #define TOKEN_CAP 2049
@@ -91,11 +84,11 @@ hd_audience_why_none(struct hd_db *db, uint64_t app_id, enum hd_audience_code *o
 		{ .type = HD_DBT_I64, .num = &any },
 		{ .type = HD_DBT_I64, .num = &pushable },
 	};
-	struct hd_dbp p[2] = { HD_DBP_U64(app_id), HD_DBP_U64(app_id) };
+	struct hd_dbp p = HD_DBP_U64(app_id);
 	bool found = false;
 	enum hd_err err;
 
-	if ((err = hd_db_query_one(db, SQL_APP_DEVICES, p, 2, cols, 2, &found)) != HD_OK)
+	if ((err = hd_db_call(db, SQL_APP_DEVICES, &p, 1, cols, 2, &found)) != HD_OK)
 		return err;
 	*out = !found || !any ? HD_AC_NOT_INTEGRATED : !pushable ? HD_AC_NO_PUSH_TOKENS :
 	    HD_AC_NO_USERS;

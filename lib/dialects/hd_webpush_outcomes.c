@@ -9,9 +9,7 @@
 #include "hd_pushid.h"
 #include "hd_webpush_send.h"
 
-static const char wp_outcomes_sql[] =
-    "SELECT dl.state, d.uid FROM deliveries dl JOIN devices d ON d.id = dl.device_id"
-    " WHERE dl.message_id = ? ORDER BY dl.id";
+static const char wp_outcomes_sql[] = "CALL hd_webpush_outcomes(?)";
 
 enum hd_err
 hd_wp_outcomes(struct hd_db *db, uint64_t message_id, struct hd_wp_outcome *out)

@@ -17,8 +17,7 @@ static const char *const hd_key_kind_names[HD_KEY__MAX] = {
 
 static const char SQL_ADMIT[] = "CALL hd_admit_kinds(?, ?, ?, ?)";
 
-static const char SQL_RATE_PURGE[] =
-    "DELETE FROM rate_limit WHERE sec < UNIX_TIMESTAMP() - 10";
+static const char SQL_RATE_PURGE[] = "CALL hd_prune_rate_limit()";
 
 /* The columns both lookups return: key id, tenant, app, app user, app uid, dedupe
  * window, push enabled, hourly and daily quota. */
@@ -180,7 +179,11 @@ hd_admit(struct hd_db *db, const char *addr, unsigned limit, enum hd_key_kind ki
 enum hd_err
 hd_admit_housekeeping(struct hd_db *db)
 {
-	return hd_db_exec(db, SQL_RATE_PURGE, NULL, 0, NULL, NULL);
+	int64_t pruned;
+	struct hd_dbc col = { .type = HD_DBT_I64, .num = &pruned };
+	bool found;
+
+	return hd_db_call(db, SQL_RATE_PURGE, NULL, 0, &col, 1, &found);
 }
 
 enum hd_err

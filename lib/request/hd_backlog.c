@@ -21,8 +21,7 @@ hd_backlog_measure(struct hd_db *db, unsigned limit)
 enum hd_err
 hd_backlog_over(struct hd_db *db, unsigned limit, bool *over)
 {
-	static const char sql[] = "SELECT due FROM queue_backlog WHERE id = 1"
-	    " AND measured_at > NOW(6) - INTERVAL ? SECOND";
+	static const char sql[] = "CALL hd_backlog_due(?)";
 	struct hd_dbp p[] = { HD_DBP_I64(HD_BACKLOG_FRESH_S) };
 	int64_t due = 0;
 	struct hd_dbc col = { .type = HD_DBT_I64, .num = &due };
@@ -30,7 +29,7 @@ hd_backlog_over(struct hd_db *db, unsigned limit, bool *over)
 	enum hd_err err;
 
 	*over = false;
-	if ((err = hd_db_query_one(db, sql, p, 1, &col, 1, &found)) != HD_OK)
+	if ((err = hd_db_call(db, sql, p, 1, &col, 1, &found)) != HD_OK)
 		return err;
 	*over = found && due > (int64_t)limit;
 	return HD_OK;

@@ -3,13 +3,7 @@
 
 #include "hd_grant.h"
 
-/* The tenant condition keeps another tenant's apps invisible: they answer as unknown. */
-static const char SQL_GRANTED_APP[] =
-    "SELECT a.id, a.uid, a.dedupe_window_s, a.push_enabled, a.quota_hourly,"
-    " a.quota_daily,"
-    " EXISTS (SELECT 1 FROM key_app_grants g WHERE g.key_id = ? AND g.app_id = a.id),"
-    " EXISTS (SELECT 1 FROM key_app_grants g WHERE g.key_id = ?)"
-    " FROM apps a WHERE a.uid = ? AND a.tenant_id = ?";
+static const char SQL_GRANTED_APP[] = "CALL hd_key_app_grant(?, ?, ?)";
 
 enum { C_ID, C_UID, C_WINDOW, C_ENABLED, C_HOURLY, C_DAILY, C_GRANTED, C_ANY, C__MAX };
 
@@ -29,8 +23,8 @@ hd_grant_app(struct hd_db *db, struct hd_principal *who, const char *app_uid, si
 		[C_GRANTED] = { .type = HD_DBT_I64, .num = &granted },
 		[C_ANY] = { .type = HD_DBT_I64, .num = &any },
 	};
-	struct hd_dbp p[4] = { HD_DBP_U64(who->key_id), HD_DBP_U64(who->key_id),
-		HD_DBP_TEXT(app_uid, len), HD_DBP_U64(who->tenant_id) };
+	struct hd_dbp p[3] = { HD_DBP_U64(who->key_id), HD_DBP_TEXT(app_uid, len),
+		HD_DBP_U64(who->tenant_id) };
 	bool found = false;
 	enum hd_err err;
 
@@ -38,7 +32,7 @@ hd_grant_app(struct hd_db *db, struct hd_principal *who, const char *app_uid, si
 	/* apps.uid is CHAR(36): a longer id names no app (and is not sent). */
 	if (len >= sizeof(uid))
 		return HD_OK;
-	if ((err = hd_db_query_one(db, SQL_GRANTED_APP, p, 4, cols, C__MAX, &found)) != HD_OK)
+	if ((err = hd_db_call(db, SQL_GRANTED_APP, p, 3, cols, C__MAX, &found)) != HD_OK)
 		return err;
 	if (!found)
 		return HD_OK;

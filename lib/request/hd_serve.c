@@ -120,6 +120,9 @@ struct hd_thread {
 	pthread_t tid;
 	bool started;
 	struct hd_ctx ctx;
+	/* The inline deliverer's connection when it has an account of its own
+	 * (worker_db_user); otherwise it shares ctx.db. */
+	struct hd_db *delivery_db;
 	FCGX_Request fr;
 };
 
@@ -251,14 +254,18 @@ hd_serve(const struct hd_program *prog)
 		th->srv = &srv;
 		th->ctx.cfg = cfg;
 		th->ctx.batch = srv.batch;
-		if (hd_db_new(&cfg, &th->ctx.db) != HD_OK || FCGX_InitRequest(&th->fr, 0, 0) != 0) {
+		if (hd_db_new(&cfg, HD_DB_REQUESTS, &th->ctx.db) != HD_OK ||
+		    FCGX_InitRequest(&th->fr, 0, 0) != 0) {
 			hd_log_error("start-up failed");
 			goto out_threads;
 		}
 		/* Made here, before any other thread exists: libcurl's global set-up is not
 		 * thread-safe either. */
 		if (hd_program_has(prog, HD_EP_DELIVERS) && cfg.sync_delivery == HD_SYNC_INLINE &&
-		    hd_deliverer_new(&th->ctx.cfg, th->ctx.db, &th->ctx.deliverer) != HD_OK) {
+		    ((cfg.worker_db_user != NULL &&
+		    hd_db_new(&th->ctx.cfg, HD_DB_DELIVERY, &th->delivery_db) != HD_OK) ||
+		    hd_deliverer_new(&th->ctx.cfg, th->delivery_db ? th->delivery_db : th->ctx.db,
+		    &th->ctx.deliverer) != HD_OK)) {
 			hd_log_error("start-up failed: deliverer");
 			goto out_threads;
 		}
@@ -281,6 +288,7 @@ out_threads:
 			pthread_join(threads[i].tid, NULL);
 	for (size_t i = 0; i < nthreads; i++) {
 		hd_deliverer_free(threads[i].ctx.deliverer);
+		hd_db_free(threads[i].delivery_db);
 		hd_db_free(threads[i].ctx.db);
 	}
 	free(threads);

@@ -16,26 +16,10 @@ const char *const hd_client_statuses[] = { "active", "inactive", "expired", "unr
 #define HD_CLIENT_INFO_CHARS 4096
 #define HD_CLIENT_INFO_CAP (4 * HD_CLIENT_INFO_CHARS + 1)
 
-/* notification_count: deliveries to the device that reached it (delivered), as long
- * as hd_purge keeps them. */
-#define HD_CLIENT_SELECT \
-    "SELECT d.uid, d.status, d.push_permission, u.email, d.last_active_at, d.created_at," \
-    " LEFT(d.info, 4096), (SELECT COUNT(*) FROM deliveries dl" \
-    "  WHERE dl.device_id = d.id AND dl.state = 'delivered')" \
-    " FROM devices d JOIN app_users u ON u.id = d.app_user_id"
-
-/* Filters: the status and email parameters, each given twice, are NULL for any. */
-#define HD_CLIENT_WHERE \
-    " WHERE d.app_id = ? AND d.platform = 'web' AND (? IS NULL OR d.status = ?)" \
-    " AND (? IS NULL OR u.email = ?)"
-
-static const char SQL_CLIENTS[] =
-    HD_CLIENT_SELECT HD_CLIENT_WHERE " ORDER BY d.id LIMIT ? OFFSET ?";
-static const char SQL_CLIENTS_TOTAL[] =
-    "SELECT COUNT(*) FROM devices d JOIN app_users u ON u.id = d.app_user_id"
-    HD_CLIENT_WHERE;
-static const char SQL_CLIENT[] =
-    HD_CLIENT_SELECT " WHERE d.app_id = ? AND d.platform = 'web' AND d.uid = ?";
+/* The filters (status, email) are NULL for any. notification_count: deliveries to the
+ * device that reached it (delivered), as long as hd_purge keeps them. */
+static const char SQL_CLIENTS[] = "CALL hd_web_clients(?, ?, ?, ?, ?, ?)";
+static const char SQL_CLIENTS_TOTAL[] = "CALL hd_web_clients_total(?, ?, ?)";
 
 #define HD_CLIENT_COLS 8
 
@@ -190,7 +174,9 @@ hd_clients_list(struct hd_db *db, const struct hd_principal *who,
 	struct hd_dbp status = q->status >= 0 ? HD_DBP_STR(hd_client_statuses[q->status]) :
 	    HD_DBP_NULL;
 	struct hd_dbp email = q->email ? HD_DBP_TEXT(q->email, q->email_len) : HD_DBP_NULL;
-	struct hd_dbp p[7] = { HD_DBP_U64(who->app_id), status, status, email, email,
+	/* The total takes the same parameters less the uid and the page. */
+	struct hd_dbp totals[3] = { HD_DBP_U64(who->app_id), status, email };
+	struct hd_dbp p[6] = { HD_DBP_U64(who->app_id), HD_DBP_NULL, status, email,
 	    HD_DBP_I64(q->limit), HD_DBP_I64(q->offset) };
 	struct hd_dbc count = { .type = HD_DBT_I64, .num = total };
 	bool row = false;
@@ -202,9 +188,9 @@ hd_clients_list(struct hd_db *db, const struct hd_principal *who,
 	/* One snapshot (REPEATABLE READ): the page and the total agree. */
 	if ((err = hd_db_begin(db)) != HD_OK)
 		goto out;
-	if ((err = hd_db_query_one(db, SQL_CLIENTS_TOTAL, p, 5, &count, 1, &row)) != HD_OK)
+	if ((err = hd_db_call(db, SQL_CLIENTS_TOTAL, totals, 3, &count, 1, &row)) != HD_OK)
 		goto out;
-	if ((err = hd_db_query(db, SQL_CLIENTS, p, 7, r->cols, HD_CLIENT_COLS)) != HD_OK)
+	if ((err = hd_db_query(db, SQL_CLIENTS, p, 6, r->cols, HD_CLIENT_COLS)) != HD_OK)
 		goto out;
 	while ((err = hd_db_fetch(db, &row)) == HD_OK && row) {
 		json_object *doc = hd_client_doc(who, r);
@@ -227,14 +213,20 @@ hd_client_get(struct hd_db *db, const struct hd_principal *who, const char *uid,
     json_object **doc)
 {
 	struct hd_client_row *r = hd_client_row_new();
-	struct hd_dbp p[2] = { HD_DBP_U64(who->app_id), HD_DBP_STR(uid) };
+	struct hd_dbp p[6] = { HD_DBP_U64(who->app_id), HD_DBP_STR(uid), HD_DBP_NULL,
+	    HD_DBP_NULL, HD_DBP_I64(1), HD_DBP_I64(0) };
 	bool found = false;
 	enum hd_err err;
 
 	*doc = NULL;
 	if (r == NULL)
 		return HD_ERR_NOMEM;
-	err = hd_db_query_one(db, SQL_CLIENT, p, 2, r->cols, HD_CLIENT_COLS, &found);
+	/* Another length names no client (and is not sent). */
+	if (strlen(uid) != HD_DEVICE_UID_LEN) {
+		free(r);
+		return HD_OK;
+	}
+	err = hd_db_call(db, SQL_CLIENTS, p, 6, r->cols, HD_CLIENT_COLS, &found);
 	if (err == HD_OK && found && (*doc = hd_client_doc(who, r)) == NULL)
 		err = HD_ERR_NOMEM;
 	free(r);

@@ -6,32 +6,10 @@
 #include "hd_time.h"
 
 /* The public half of the VAPID key comes from the view hd_webpush_vapid: the web
- * programs never read app_credentials, which holds private keys.
- * active_registrations: web devices whose subscription is active; push_subscribers:
- * users with at least one of those that also has push permission (whom a send to all
- * clients reaches). */
-static const char SQL_SERVICE[] =
-    "SELECT a.uid, a.name, a.push_enabled, a.quota_hourly, a.quota_daily,"
-    " IF(v.subject LIKE 'mailto:%', SUBSTRING(v.subject, 8), NULL), v.public_key,"
-    " v.app_id IS NOT NULL,"
-    " (SELECT COUNT(*) FROM devices d WHERE d.app_id = a.id AND d.platform = 'web'"
-    "   AND d.status = 'active'),"
-    " (SELECT COUNT(DISTINCT d.app_user_id) FROM devices d WHERE d.app_id = a.id"
-    "   AND d.platform = 'web' AND d.status = 'active' AND d.push_permission = 1)"
-    " FROM apps a LEFT JOIN hd_webpush_vapid v ON v.app_id = a.id WHERE a.id = ?";
-
-/* The windows hd_queue_message charges: the current UTC hour and day by the
- * database's clock (UTC_TIMESTAMP() is the statement's start, one instant). A window
- * without a row has nothing charged. */
-static const char SQL_QUOTA[] =
-    "SELECT a.quota_hourly, a.quota_daily,"
-    " (SELECT used FROM quota_usage q WHERE q.app_id = a.id AND q.period = 'hour'"
-    "   AND q.window_start = DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:00:00')),"
-    " (SELECT used FROM quota_usage q WHERE q.app_id = a.id AND q.period = 'day'"
-    "   AND q.window_start = DATE(UTC_TIMESTAMP())),"
-    " CAST(DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:00:00') AS DATETIME) + INTERVAL 1 HOUR,"
-    " CAST(DATE(UTC_TIMESTAMP()) AS DATETIME) + INTERVAL 1 DAY"
-    " FROM apps a WHERE a.id = ?";
+ * programs never read app_credentials, which holds private keys. */
+static const char SQL_SERVICE[] = "CALL hd_web_service(?)";
+/* What hd_queue_message has charged in the current UTC hour and day. */
+static const char SQL_QUOTA[] = "CALL hd_app_quota_state(?)";
 
 static void
 hd_json_set_ids(json_object *doc, const struct hd_principal *who, bool service_first)
@@ -80,7 +58,7 @@ hd_service_doc(struct hd_db *db, const struct hd_principal *who, json_object **d
 	json_object *d;
 
 	*doc = NULL;
-	if ((err = hd_db_query_one(db, SQL_SERVICE, &p, 1, c, 10, &found)) != HD_OK)
+	if ((err = hd_db_call(db, SQL_SERVICE, &p, 1, c, 10, &found)) != HD_OK)
 		return err;
 	/* The key that admitted the request names the app, which cannot go away: apps
 	 * are never deleted while keys refer to them (foreign key). */
@@ -140,7 +118,7 @@ hd_quota_doc(struct hd_db *db, const struct hd_principal *who, json_object **doc
 	json_object *d;
 
 	*doc = NULL;
-	if ((err = hd_db_query_one(db, SQL_QUOTA, &p, 1, c, 6, &found)) != HD_OK)
+	if ((err = hd_db_call(db, SQL_QUOTA, &p, 1, c, 6, &found)) != HD_OK)
 		return err;
 	if (!found)
 		return HD_ERR_INTERNAL;

@@ -374,7 +374,7 @@ hd_batch_start(const struct hd_config *cfg, struct hd_batch **out)
 	if ((b->items = calloc(max, sizeof(*b->items))) == NULL ||
 	    (b->sizes = calloc(max + 1, sizeof(*b->sizes))) == NULL)
 		goto fail;
-	if ((err = hd_db_new(cfg, &b->db)) != HD_OK)
+	if ((err = hd_db_new(cfg, HD_DB_REQUESTS, &b->db)) != HD_OK)
 		goto fail;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->work, NULL);

@@ -339,6 +339,7 @@ def main():
         try:
             stack.start_db()
             stack.db.migrate()
+            stack.create_accounts()
             runner.mocks = MockProviders.start(str(run_dir / "mocks"))
             stack.write_config(max_queue_backlog=BACKLOG_LIMIT, **provider_settings(runner.mocks))
             runner.config = stack.config_path.read_text()

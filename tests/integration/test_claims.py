@@ -28,7 +28,7 @@ def fresh_database(ctx):
         ctx.db.migrate(database=name)
         yield name
     finally:
-        ctx.db.query(f"DROP DATABASE IF EXISTS {name}", database=None)
+        ctx.db.drop_database(name)
 
 
 def query_with_names(ctx, sql, database=herald_stack.DB_NAME):

@@ -20,7 +20,7 @@ def scratch_database(ctx):
     try:
         yield name
     finally:
-        ctx.db.query(f"DROP DATABASE IF EXISTS {name}", database=None)
+        ctx.db.drop_database(name)
 
 
 # Rows written with plain SQL against schema version 1, before any procedure exists.

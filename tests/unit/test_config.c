@@ -336,6 +336,45 @@ test_password_file(void)
 	hd_config_free(&c);
 }
 
+/* The delivering account: its own user and password, from either key; a password
+ * without the user, or from both keys, is refused. Unset, nothing is filled in (the
+ * connection falls back to db_user's account). */
+static void
+test_worker_account(void)
+{
+	struct hd_config c;
+	char path[512], text[700], err[700];
+
+	CHECK(parse(&c, "db_name = x\ndb_user = web\n", err, sizeof(err)) == HD_OK);
+	CHECK(c.worker_db_user == NULL && c.worker_db_password == NULL);
+	hd_config_free(&c);
+
+	CHECK(parse(&c, "db_name = x\nworker_db_user = w\nworker_db_password = p\n", err,
+	    sizeof(err)) == HD_OK);
+	CHECK(c.worker_db_user && strcmp(c.worker_db_user, "w") == 0);
+	CHECK(c.worker_db_password && strcmp(c.worker_db_password, "p") == 0);
+	CHECK(c.db_user == NULL && c.db_password == NULL);
+	hd_config_free(&c);
+
+	write_file("pw", "wpass\n", 6, path, sizeof(path));
+	snprintf(text, sizeof(text), "db_name = x\nworker_db_user = w\n"
+	    "worker_db_password_file = %s\n", path);
+	CHECK_MSG(parse(&c, text, err, sizeof(err)) == HD_OK, "%s", err);
+	CHECK(c.worker_db_password && strcmp(c.worker_db_password, "wpass") == 0);
+	hd_config_free(&c);
+
+	snprintf(text, sizeof(text), "db_name = x\nworker_db_user = w\n"
+	    "worker_db_password = p\nworker_db_password_file = %s\n", path);
+	CHECK(parse(&c, text, err, sizeof(err)) == HD_ERR_CONFIG);
+	CHECK_MSG(strstr(err, "worker_db_password") && strstr(err, "only one"), "%s", err);
+	hd_config_free(&c);
+
+	CHECK(parse(&c, "db_name = x\nworker_db_password = p\n", err, sizeof(err)) ==
+	    HD_ERR_CONFIG);
+	CHECK_MSG(strstr(err, "worker_db_user") != NULL, "%s", err);
+	hd_config_free(&c);
+}
+
 /* Parsing over earlier values replaces them (the earlier strings are freed). */
 static void
 test_reparse(void)
@@ -457,6 +496,7 @@ main(void)
 	test_bad();
 	test_db_addresses();
 	test_password_file();
+	test_worker_account();
 	test_reparse();
 	test_load();
 	const char *names[] = { "pw", "big", "herald.conf", "bad.conf" };

@@ -581,7 +581,7 @@ main(void)
 	ctx.cfg.db_name = strdup("herald_test");
 	ctx.cfg.db_socket = strdup("/nonexistent/herald-test/mysqld.sock");
 	ctx.cfg.rate_limit_per_address = 0;
-	CHECK(hd_db_new(&ctx.cfg, &ctx.db) == HD_OK);
+	CHECK(hd_db_new(&ctx.cfg, HD_DB_REQUESTS, &ctx.db) == HD_OK);
 	if (ctx.db) {
 		test_pipeline(&ctx);
 		test_pipeline_unavailable(&ctx);
