@@ -146,11 +146,16 @@ class Runner:
         self.mocks = MockProviders.start(str(self.run_dir / "mocks"))
         self.credentials_key = self.run_dir / "credentials.key"
         herald_stack.write_credentials_key(self.credentials_key)
+        # The accounts of docs/accounts.md, made once through node 1 (Galera replicates
+        # them) and shared by both hosts, as the roles are.
+        accounts = self.cluster.nodes[1].create_accounts(self.run_dir)
+        self.cluster.wait_synced()
         second = min(2, len(self.cluster.nodes))  # bench/cluster compares with one node
         for web, node, start in (("web1", 1, "start_lighttpd"), ("web2", second, "start_apache")):
             stack = herald_stack.Stack(self.run_dir / web, self.program_dir)
             stack.db = self.cluster.nodes[node]
             stack.run_dir.mkdir(parents=True, exist_ok=True)
+            stack.accounts = accounts
             # Its own node first, then the others: a lost node is a reconnect.
             order = [node] + [n for n in self.cluster.nodes if n != node]
             addresses = ", ".join(str(self.cluster.nodes[n].socket) for n in order)
