@@ -2,7 +2,8 @@
 every kind (valid, of the wrong kind, unknown), provider credentials and the tokens
 the providers' mocks issue, after which every log the stack has written (the FastCGI
 programs', the worker's, the web servers' error logs) is searched for every one of
-those secrets. The programs run at the stack's log_level (info) behind this test's
+those secrets, and for the database accounts' passwords and the credentials key. The
+programs run at the stack's log_level (info) behind this test's
 web server, and at debug behind a lighttpd of the test's own; the worker at debug."""
 import base64
 import json
@@ -145,6 +146,12 @@ def test_no_key_password_or_provider_token_reaches_any_log(ctx):
         "VAPID key": pem_lines(_pem(mocks["vapid"]["private_key"])),
         "WNS client secret": [mocks["wns"]["client_secret"]],
         "Web Push subscription auth secret": [d["auth"] for d in devices if "auth" in d],
+        # The database accounts' passwords (docs/accounts.md) and the credentials key.
+        "database password": [Path(ctx.stack.accounts[k]).read_text().strip()
+                              for k in ("db_password_file", "worker_db_password_file")],
+        "credentials key": [line.split()[1] for line in
+                            ctx.stack.credentials_key_path.read_text().splitlines()
+                            if line and not line.startswith("#")],
     }
     tokens = provider_tokens(ctx.mocks.received())
     assert len(tokens) >= 4, tokens  # APNs JWT, FCM and WNS tokens, VAPID JWT, ...
