@@ -229,26 +229,22 @@ def remove_dir(path):
         shutil.rmtree(path, ignore_errors=True)
 
 
-def write_credentials_key(path, key_id="local-1"):
-    """Create path, a credentials_key_file with one fresh key, unless it exists: the
-    secrets it sealed must stay readable across restarts."""
-    path = Path(path)
-    if path.exists():
-        return
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write("# herald credentials keys (docs/credentials.md): the first one seals.\n")
-        out.write(f"{key_id} {secrets.token_hex(32)}\n")
-
-
-def read_or_make_secret(path):
-    """The secret in path, made (random, mode 0600) if the file does not exist yet."""
+def make_secret_file(path, text):
+    """Create path (mode 0600) holding text, unless it exists: a secret made once is
+    kept, since what it sealed or the account it opens must stay usable across
+    restarts. Returns the file's text."""
     path = Path(path)
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(24) + "\n")
-    return path.read_text().strip()
+            out.write(text)
+    return path.read_text()
+
+
+def write_credentials_key(path, key_id="local-1"):
+    """Create path, a credentials_key_file with one fresh key, unless it exists."""
+    make_secret_file(path, "# herald credentials keys (docs/credentials.md): the first one"
+                     f" seals.\n{key_id} {secrets.token_hex(32)}\n")
 
 
 class Processes:
@@ -423,7 +419,7 @@ class MariaDB:
         settings = {}
         for role, prefix in (("web", ""), ("worker", "worker_")):
             user, path = f"{database}-{role}", Path(secrets_dir) / f"db-{role}.password"
-            password = read_or_make_secret(path)
+            password = make_secret_file(path, secrets.token_hex(24) + "\n").strip()
             if owner:
                 own(path, owner, 0o600)
             account = f"{sql_str(user)}@'localhost'"

@@ -126,6 +126,21 @@ struct hd_thread {
 	FCGX_Request fr;
 };
 
+/* The thread's inline deliverer, on a connection of the delivering account's when it
+ * has one (worker_db_user), else on the thread's own. */
+static enum hd_err
+hd_thread_deliverer(struct hd_thread *th)
+{
+	const struct hd_config *cfg = &th->ctx.cfg;
+	enum hd_err err;
+
+	if (cfg->worker_db_user == NULL)
+		return hd_deliverer_new(cfg, th->ctx.db, &th->ctx.deliverer);
+	if ((err = hd_db_new(cfg, HD_DB_DELIVERY, &th->delivery_db)) != HD_OK)
+		return err;
+	return hd_deliverer_new(cfg, th->delivery_db, &th->ctx.deliverer);
+}
+
 static void *
 hd_thread_main(void *arg)
 {
@@ -262,10 +277,7 @@ hd_serve(const struct hd_program *prog)
 		/* Made here, before any other thread exists: libcurl's global set-up is not
 		 * thread-safe either. */
 		if (hd_program_has(prog, HD_EP_DELIVERS) && cfg.sync_delivery == HD_SYNC_INLINE &&
-		    ((cfg.worker_db_user != NULL &&
-		    hd_db_new(&th->ctx.cfg, HD_DB_DELIVERY, &th->delivery_db) != HD_OK) ||
-		    hd_deliverer_new(&th->ctx.cfg, th->delivery_db ? th->delivery_db : th->ctx.db,
-		    &th->ctx.deliverer) != HD_OK)) {
+		    hd_thread_deliverer(th) != HD_OK) {
 			hd_log_error("start-up failed: deliverer");
 			goto out_threads;
 		}
