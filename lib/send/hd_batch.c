@@ -30,7 +30,6 @@ struct hd_batch {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t work;          /* signalled when a send is queued or on stop */
-	pthread_cond_t done;          /* broadcast when a batch has run */
 	struct hd_batch_send *head, *tail;
 	unsigned long queued;         /* sends in the queue */
 	bool stopping;
@@ -340,12 +339,12 @@ hd_batch_main(void *arg)
 		b->sends += n;
 		b->sizes[n]++;
 
-		pthread_mutex_lock(&b->lock);
+		/* A send belongs to its request thread again once posted: not touched after. */
 		for (size_t k = 0; k < n; k++) {
 			b->items[k]->err = err;
-			b->items[k]->done = true;
+			sem_post(&b->items[k]->done);
 		}
-		pthread_cond_broadcast(&b->done);
+		pthread_mutex_lock(&b->lock);
 		if (time(NULL) - b->last_housekeeping >= HD_BATCH_HOUSEKEEPING_EVERY) {
 			pthread_mutex_unlock(&b->lock);
 			hd_batch_housekeeping(b);
@@ -378,9 +377,7 @@ hd_batch_start(const struct hd_config *cfg, struct hd_batch **out)
 		goto fail;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->work, NULL);
-	pthread_cond_init(&b->done, NULL);
 	if (pthread_create(&b->thread, NULL, hd_batch_main, b) != 0) {
-		pthread_cond_destroy(&b->done);
 		pthread_cond_destroy(&b->work);
 		pthread_mutex_destroy(&b->lock);
 		err = HD_ERR_INTERNAL;
@@ -407,7 +404,6 @@ hd_batch_stop(struct hd_batch *b)
 	pthread_mutex_unlock(&b->lock);
 	pthread_join(b->thread, NULL);
 	hd_batch_summary(b);
-	pthread_cond_destroy(&b->done);
 	pthread_cond_destroy(&b->work);
 	pthread_mutex_destroy(&b->lock);
 	hd_db_free(b->db);
@@ -421,10 +417,11 @@ void
 hd_batch_run(struct hd_batch *b, struct hd_batch_send *s)
 {
 	s->next = NULL;
-	s->done = false;
 	s->err = HD_ERR_INTERNAL;
 	memset(&s->res, 0, sizeof(s->res));
 	s->app_uid[0] = '\0';
+	if (sem_init(&s->done, 0, 0) != 0)
+		return;
 	pthread_mutex_lock(&b->lock);
 	if (b->tail)
 		b->tail->next = s;
@@ -435,7 +432,9 @@ hd_batch_run(struct hd_batch *b, struct hd_batch_send *s)
 	/* Tests wait for this line to know that sends are queued behind a batch. */
 	hd_log_debug("send queued (%lu waiting)", b->queued);
 	pthread_cond_signal(&b->work);
-	while (!s->done)
-		pthread_cond_wait(&b->done, &b->lock);
 	pthread_mutex_unlock(&b->lock);
+	/* Request threads block SIGTERM; EINTR would still only mean "wait on". */
+	while (sem_wait(&s->done) != 0)
+		;
+	sem_destroy(&s->done);
 }

@@ -24,6 +24,7 @@
 #ifndef HD_BATCH_H
 #define HD_BATCH_H
 
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,7 +64,10 @@ struct hd_batch_send {
 	char app_uid[40];
 	/* the committer's queue */
 	struct hd_batch_send *next;
-	bool done;
+	/* Posted by the committer once err and the outcome are set: each request thread
+	 * waits on its own, so the end of a batch wakes only that batch's threads, and
+	 * none of them needs the queue's lock to learn its outcome. */
+	sem_t done;
 };
 
 struct hd_batch;
