@@ -68,6 +68,19 @@ PROGRAMS = {
 }
 WORKER = "worker/herald-worker"
 PROCS_PER_PROGRAM = 3
+# The programs that batch their sends (lib/send/hd_batch.h). A process batches only its
+# own request threads' sends, so fewer processes make larger batches
+# (docs/performance.md): herald-local and the benchmarks run one. None: as many as
+# PROCS_PER_PROGRAM (the tests, which want several processes of every program).
+BATCHING_PROGRAMS = ("developer", "legacy")
+SEND_PROCS_PER_PROGRAM = None
+
+
+def procs_of(program):
+    """How many FastCGI processes of program the stack runs."""
+    if program in BATCHING_PROGRAMS and SEND_PROCS_PER_PROGRAM is not None:
+        return SEND_PROCS_PER_PROGRAM
+    return PROCS_PER_PROGRAM
 APACHE_MODULE_DIR = "/usr/lib/apache2/modules"
 WEB_USER = "www-data"  # Apache's workers run as this user when we are root
 SUN_PATH_MAX = 107     # longest unix socket path Linux accepts
@@ -693,7 +706,7 @@ class Stack:
             conf = sdir / "lighttpd.conf"
             values = {"PORT": chosen, "RUN_DIR": sdir, "WEB_DIR": web, "SOCKET_DIR": sockets,
                       "PROGRAM_DIR": program_dir, "HERALD_CONFIG": self.config_path,
-                      "PROCS": PROCS_PER_PROGRAM}
+                      "PROCS": PROCS_PER_PROGRAM, "SEND_PROCS": procs_of("developer")}
             text = fill_template("lighttpd.conf.in", values)
             if extra:
                 text += "\n" + fill_template(extra, values)
@@ -720,7 +733,7 @@ class Stack:
 
     def spawn_programs(self, name, program_dir, sockets):
         """Start every program under spawn-fcgi for Apache server name: run
-        PROCS_PER_PROGRAM processes listening on sockets/<program>.sock, with
+        procs_of(program) processes listening on sockets/<program>.sock, with
         HERALD_CONFIG in their environment. As root, the sockets belong to group
         www-data so that Apache's workers can connect."""
         owner = ["-G", WEB_USER] if os.geteuid() == 0 else []
@@ -732,7 +745,7 @@ class Stack:
             # shell keeps their log (standard error) in <prog>.log instead.
             result = subprocess.run(
                 ["spawn-fcgi", "-s", str(sockets / f"{prog}.sock"), "-M", "0660", *owner,
-                 "-F", str(PROCS_PER_PROGRAM), "-P", str(pidfile), "-d", str(cwd),
+                 "-F", str(procs_of(prog)), "-P", str(pidfile), "-d", str(cwd),
                  "--", "/bin/sh", "-c", 'exec "$0" 2>>"$1"', str(program_dir / path),
                  str(cwd / f"{prog}.log")],
                 env=self.program_env(), capture_output=True, text=True, timeout=30)
@@ -885,6 +898,8 @@ def _demo_is_valid(db, values):
 def up(run_dir, program_dir, port):
     """Start (or restart) the demo stack and print how to use it. As root, the
     services run as their own user, from a copy of the build (herald_service_user)."""
+    global SEND_PROCS_PER_PROGRAM
+    SEND_PROCS_PER_PROGRAM = 1   # what an installation should run (web-servers.md)
     if os.geteuid() == 0:
         home = service.prepare(run_dir, lambda: Stack(run_dir, program_dir).stop())
         program_dir = service.install_programs(program_dir, home, [*PROGRAMS.values(), WORKER])
