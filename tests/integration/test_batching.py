@@ -126,7 +126,9 @@ def test_one_batch_mixing_sends_gives_each_request_its_own_answer(ctx):
     b = ctx.fixture(app="quota")
     c = ctx.fixture(app="revoked")
     d = ctx.fixture(app="disabled")
+    e = ctx.fixture(app="quota dup", devices=2)
     ctx.db.query(f"CALL hd_set_quota({b.app_id}, 1, NULL)")
+    ctx.db.query(f"CALL hd_set_quota({e.app_id}, 1, NULL)")
     ctx.db.query(f"CALL hd_revoke_key({c.key_ids['server']})")
     ctx.db.query(f"CALL hd_set_push_enabled({d.app_id}, 0)")
     mix = [
@@ -140,6 +142,10 @@ def test_one_batch_mixing_sends_gives_each_request_its_own_answer(ctx):
         ("dup", a, push_body(a.user, dedupe_key="dup")),
         ("dup", a, push_body(a.user, dedupe_key="dup")),
         ("dup", a, push_body(a.user, dedupe_key="dup")),
+        # The first of a key needs two deliveries, over its app's quota of one: the
+        # second, which follows it, is refused too, and no record of the key stays.
+        ("quota dup", e, push_body(e.user, dedupe_key="qdup")),
+        ("quota dup", e, push_body(e.user, dedupe_key="qdup")),
         ("unknown key", None, push_body(a.user)),
     ]
     # One process, whose committer is held at its first batch (the plug) until every
@@ -189,6 +195,8 @@ def test_one_batch_mixing_sends_gives_each_request_its_own_answer(ctx):
     assert [(s, b["error"]["code"]) for s, b, _ in got["disabled"]] == [(403, "push_disabled")]
     assert sorted(s for s, _, _ in got["dup"]) == [200, 200, 201], got["dup"]
     assert len({json.dumps(b, sort_keys=True) for _, b, _ in got["dup"]}) == 1, got["dup"]
+    assert [(s, b.get("error", {}).get("code")) for s, b, _ in got["quota dup"]] == \
+        [(429, "quota_exceeded")] * 2, got["quota dup"]
     # What is on disk: the plug, two sends and one of the duplicates for app a; one
     # send for app b, charged to its quota; nothing for the others.
     keys = sorted(str(key) for _, key in messages_of(ctx, a))
@@ -196,7 +204,8 @@ def test_one_batch_mixing_sends_gives_each_request_its_own_answer(ctx):
     assert ctx.db.query("SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id"
                         f" WHERE m.app_id = {a.app_id}") == [("4",)]
     assert len(messages_of(ctx, b)) == 1 and len(messages_of(ctx, c)) == 0
-    assert len(messages_of(ctx, d)) == 0
+    assert len(messages_of(ctx, d)) == 0 and len(messages_of(ctx, e)) == 0
+    assert ctx.db.query(f"SELECT COUNT(*) FROM dedupe WHERE app_id = {e.app_id}") == [("0",)]
     assert ctx.db.query(f"SELECT used FROM quota_usage WHERE app_id = {b.app_id}"
                         " AND period = 'hour'") == [("1",)]
     discard_queue(ctx, a, b)
