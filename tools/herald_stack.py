@@ -70,10 +70,13 @@ WORKER = "worker/herald-worker"
 PROCS_PER_PROGRAM = 3
 # The programs that batch their sends (lib/send/hd_batch.h). A process batches only its
 # own request threads' sends, so fewer processes make larger batches
-# (docs/performance.md): herald-local and the benchmarks run one. None: as many as
+# (docs/performance.md): herald-local and bench/run run one. None: as many as
 # PROCS_PER_PROGRAM (the tests, which want several processes of every program).
 BATCHING_PROGRAMS = ("developer", "legacy")
 SEND_PROCS_PER_PROGRAM = None
+APACHE_MODULE_DIR = "/usr/lib/apache2/modules"
+WEB_USER = "www-data"  # Apache's workers run as this user when we are root
+SUN_PATH_MAX = 107     # longest unix socket path Linux accepts
 
 
 def procs_of(program):
@@ -81,9 +84,6 @@ def procs_of(program):
     if program in BATCHING_PROGRAMS and SEND_PROCS_PER_PROGRAM is not None:
         return SEND_PROCS_PER_PROGRAM
     return PROCS_PER_PROGRAM
-APACHE_MODULE_DIR = "/usr/lib/apache2/modules"
-WEB_USER = "www-data"  # Apache's workers run as this user when we are root
-SUN_PATH_MAX = 107     # longest unix socket path Linux accepts
 
 
 class StackError(Exception):

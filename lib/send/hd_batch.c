@@ -1,4 +1,5 @@
 /* The committer thread and its batch call (see hd_batch.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -300,6 +301,17 @@ hd_batch_housekeeping(struct hd_batch *b)
 	hd_batch_summary(b);
 }
 
+/* A send's semaphore failed, which only an invalid semaphore can make it do. The
+ * send is shared between its request thread and the committer, so neither may go on
+ * as if it had been handed back: one would free what the other still writes, or a
+ * request thread would wait for good without a trace. */
+static _Noreturn void
+hd_batch_broken(const char *what)
+{
+	hd_log_error("send batcher: %s failed (errno %d)", what, errno);
+	abort();
+}
+
 static void *
 hd_batch_main(void *arg)
 {
@@ -342,7 +354,8 @@ hd_batch_main(void *arg)
 		/* A send belongs to its request thread again once posted: not touched after. */
 		for (size_t k = 0; k < n; k++) {
 			b->items[k]->err = err;
-			sem_post(&b->items[k]->done);
+			if (sem_post(&b->items[k]->done) != 0)
+				hd_batch_broken("sem_post");
 		}
 		pthread_mutex_lock(&b->lock);
 		if (time(NULL) - b->last_housekeeping >= HD_BATCH_HOUSEKEEPING_EVERY) {
@@ -420,8 +433,10 @@ hd_batch_run(struct hd_batch *b, struct hd_batch_send *s)
 	s->err = HD_ERR_INTERNAL;
 	memset(&s->res, 0, sizeof(s->res));
 	s->app_uid[0] = '\0';
-	if (sem_init(&s->done, 0, 0) != 0)
+	if (sem_init(&s->done, 0, 0) != 0) {
+		hd_log_error("send batcher: sem_init failed (errno %d)", errno);
 		return;
+	}
 	pthread_mutex_lock(&b->lock);
 	if (b->tail)
 		b->tail->next = s;
@@ -435,6 +450,7 @@ hd_batch_run(struct hd_batch *b, struct hd_batch_send *s)
 	pthread_mutex_unlock(&b->lock);
 	/* Request threads block SIGTERM; EINTR would still only mean "wait on". */
 	while (sem_wait(&s->done) != 0)
-		;
+		if (errno != EINTR)
+			hd_batch_broken("sem_wait");
 	sem_destroy(&s->done);
 }

@@ -153,7 +153,7 @@ BEGIN
     INTO v_storing, v_dedupe, v_quota, v_dups, v_open
     FROM hd_sb WHERE state IS NULL;
   -- Leaders only where two admitted items share a key; else each is its own first.
-  IF v_dups > 0 THEN
+  IF v_dups > 0 AND v_dedupe > 0 THEN
     UPDATE hd_sb b
       JOIN (SELECT app_id, dedupe_key, MIN(i) AS first FROM hd_sb
              WHERE state IS NULL AND devices > 0 AND dedupe_key IS NOT NULL

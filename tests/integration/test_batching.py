@@ -105,6 +105,43 @@ def log_lines(log, start):
     return log.read_text(errors="replace")[start:].splitlines()
 
 
+def as_one_batch(ctx, name, plug, mix):
+    """Sends mix, a list of (label, fixture or None for an unknown key, body), as one
+    batch: through a lighttpd of its own with one developer process, whose committer
+    is held at its first batch (a send of the fixture plug) until every send of the
+    mix is queued behind it. Returns the plug's answer and the mix's, in order."""
+    with own_lighttpd(ctx, name, 1, log_level="debug", db_query_timeout_s=20,
+                      send_threads=len(mix) + 4) as (url, log):
+        own = ctx.on(url)
+        for _ in range(3):
+            start = log.stat().st_size if log.exists() else 0
+            results = {}
+            with RateLimitTableLocked(ctx):
+                held = threading.Thread(target=lambda: results.update(plug=own.request(
+                    "POST", PUSH, push_body(plug.user), headers={"X-Server-Key": plug.server_key})))
+                held.start()
+                herald_stack.wait_for(lambda: ctx.db.query(
+                    "SELECT COUNT(*) FROM information_schema.processlist"
+                    " WHERE info LIKE 'CALL hd_admit%' OR info LIKE 'CALL hd_send_batch%'"
+                    " OR info LIKE 'INSERT INTO rate_limit%'")[0][0] != "0", 30,
+                    "the plug's batch to wait for the table")
+                fired = threading.Thread(target=lambda: results.update(mix=concurrently([
+                    (lambda fx=fx, body=body: own.request(
+                        "POST", PUSH, body,
+                        headers={"X-Server-Key": fx.server_key if fx else "hd_srv_" + "0" * 48}))
+                    for _, fx, body in mix])))
+                fired.start()
+                herald_stack.wait_for(lambda: any(f"send queued ({len(mix)} waiting)" in l
+                                                  for l in log_lines(log, start)), 30,
+                                      "the mix to be queued behind the plug")
+            held.join()
+            fired.join()
+            if any(f"send batch of {len(mix)}: " in l for l in log_lines(log, start)):
+                return results["plug"], results["mix"]
+        raise AssertionError("the mix never ran as one batch:\n" +
+                             "\n".join(l for l in log_lines(log, 0) if "batch" in l))
+
+
 @timeout(120)
 def test_50_concurrent_requests_with_one_dedupe_key_store_one_message_and_give_one_answer(ctx):
     f = ctx.fixture()
@@ -148,42 +185,10 @@ def test_one_batch_mixing_sends_gives_each_request_its_own_answer(ctx):
         ("quota dup", e, push_body(e.user, dedupe_key="qdup")),
         ("unknown key", None, push_body(a.user)),
     ]
-    # One process, whose committer is held at its first batch (the plug) until every
-    # send of the mix is queued behind it: the mix is then one batch.
-    with own_lighttpd(ctx, "lighttpd-batch-mix", 1, log_level="debug",
-                      db_query_timeout_s=20, send_threads=16) as (url, log):
-        own = ctx.on(url)
-        for _ in range(3):
-            start = log.stat().st_size if log.exists() else 0
-            results = {}
-            with RateLimitTableLocked(ctx):
-                plug = threading.Thread(target=lambda: results.update(plug=own.request(
-                    "POST", PUSH, push_body(a.user), headers={"X-Server-Key": a.server_key})))
-                plug.start()
-                herald_stack.wait_for(lambda: ctx.db.query(
-                    "SELECT COUNT(*) FROM information_schema.processlist"
-                    " WHERE info LIKE 'CALL hd_admit%' OR info LIKE 'CALL hd_send_batch%'"
-                    " OR info LIKE 'INSERT INTO rate_limit%'")[0][0] != "0", 30,
-                    "the plug's batch to wait for the table")
-                fired = threading.Thread(target=lambda: results.update(mix=concurrently([
-                    (lambda fx=fx, body=body: own.request(
-                        "POST", PUSH, body,
-                        headers={"X-Server-Key": fx.server_key if fx else "hd_srv_" + "0" * 48}))
-                    for _, fx, body in mix])))
-                fired.start()
-                herald_stack.wait_for(lambda: any(f"send queued ({len(mix)} waiting)" in l
-                                                  for l in log_lines(log, start)), 30,
-                                      "the mix to be queued behind the plug")
-            plug.join()
-            fired.join()
-            if any(f"send batch of {len(mix)}: " in l for l in log_lines(log, start)):
-                break
-        else:
-            raise AssertionError("the mix never ran as one batch:\n" +
-                                 "\n".join(l for l in log_lines(log, 0) if "batch" in l))
-    assert results["plug"][0] == 201, results["plug"]
+    plug, answers = as_one_batch(ctx, "lighttpd-batch-mix", a, mix)
+    assert plug[0] == 201, plug
     got = {}
-    for (kind, _, _), (status, headers, body) in zip(mix, results["mix"]):
+    for (kind, _, _), (status, headers, body) in zip(mix, answers):
         got.setdefault(kind, []).append((status, json.loads(body), headers))
     assert [s for s, _, _ in got["stored"]] == [201, 201], got["stored"]
     assert [(s, b["error"]["code"]) for s, b, _ in got["no user"]] == [(404, "no_devices")], got
@@ -197,6 +202,7 @@ def test_one_batch_mixing_sends_gives_each_request_its_own_answer(ctx):
     assert len({json.dumps(b, sort_keys=True) for _, b, _ in got["dup"]}) == 1, got["dup"]
     assert [(s, b.get("error", {}).get("code")) for s, b, _ in got["quota dup"]] == \
         [(429, "quota_exceeded")] * 2, got["quota dup"]
+    assert all(h.get("retry-after") for _, _, h in got["quota dup"]), got["quota dup"]
     # What is on disk: the plug, two sends and one of the duplicates for app a; one
     # send for app b, charged to its quota; nothing for the others.
     keys = sorted(str(key) for _, key in messages_of(ctx, a))
@@ -209,6 +215,25 @@ def test_one_batch_mixing_sends_gives_each_request_its_own_answer(ctx):
     assert ctx.db.query(f"SELECT used FROM quota_usage WHERE app_id = {b.app_id}"
                         " AND period = 'hour'") == [("1",)]
     discard_queue(ctx, a, b)
+
+
+@once
+@timeout(180)
+def test_a_follower_naming_no_user_is_refused_with_the_first_of_its_key_by_the_quota(ctx):
+    # The batch's only shared key is between an item with devices and one without:
+    # the follower still follows (migration 0018 picks leaders only when needed).
+    e = ctx.fixture(app="quota follower", devices=2)
+    plug = ctx.fixture(app="plug")
+    ctx.db.query(f"CALL hd_set_quota({e.app_id}, 1, NULL)")
+    mix = [("first", e, push_body(e.user, dedupe_key="k")),
+           ("follower", e, push_body("nobody", dedupe_key="k"))]
+    _, answers = as_one_batch(ctx, "lighttpd-batch-follower", plug, mix)
+    assert [(s, json.loads(b).get("error", {}).get("code")) for s, _, b in answers] == \
+        [(429, "quota_exceeded")] * 2, answers
+    assert all(h.get("retry-after") for _, h, _ in answers), answers
+    assert messages_of(ctx, e) == []
+    assert ctx.db.query(f"SELECT COUNT(*) FROM dedupe WHERE app_id = {e.app_id}") == [("0",)]
+    discard_queue(ctx, plug)
 
 
 @once
