@@ -79,11 +79,14 @@ WEB_USER = "www-data"  # Apache's workers run as this user when we are root
 SUN_PATH_MAX = 107     # longest unix socket path Linux accepts
 
 
+def send_procs():
+    """How many FastCGI processes of each batching program the stack runs."""
+    return PROCS_PER_PROGRAM if SEND_PROCS_PER_PROGRAM is None else SEND_PROCS_PER_PROGRAM
+
+
 def procs_of(program):
     """How many FastCGI processes of program the stack runs."""
-    if program in BATCHING_PROGRAMS and SEND_PROCS_PER_PROGRAM is not None:
-        return SEND_PROCS_PER_PROGRAM
-    return PROCS_PER_PROGRAM
+    return send_procs() if program in BATCHING_PROGRAMS else PROCS_PER_PROGRAM
 
 
 class StackError(Exception):
@@ -706,7 +709,7 @@ class Stack:
             conf = sdir / "lighttpd.conf"
             values = {"PORT": chosen, "RUN_DIR": sdir, "WEB_DIR": web, "SOCKET_DIR": sockets,
                       "PROGRAM_DIR": program_dir, "HERALD_CONFIG": self.config_path,
-                      "PROCS": PROCS_PER_PROGRAM, "SEND_PROCS": procs_of("developer")}
+                      "PROCS": PROCS_PER_PROGRAM, "SEND_PROCS": send_procs()}
             text = fill_template("lighttpd.conf.in", values)
             if extra:
                 text += "\n" + fill_template(extra, values)
