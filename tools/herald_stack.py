@@ -177,26 +177,37 @@ def thread_states(pid):
 
 
 def _alive(pid):
-    """True while pid is a live (not zombie) process."""
-    stat = _proc_stat(pid)
-    return stat is not None and stat[0] != "Z"
+    """True while any thread of process pid is live (not a zombie). A killed process's
+    main thread becomes a zombie first, while its other threads may still be finishing
+    what they were doing (a write to a data file, say): until the last has ended, the
+    process has not ended."""
+    return any(state not in "ZX" for state in thread_states(pid))
 
 
 def _group_alive(pgid):
     """True while any live process is in process group pgid."""
-    return any(stat and stat[0] != "Z" and stat[1] == pgid
-               for stat in map(_proc_stat, filter(str.isdigit, os.listdir("/proc"))))
+    return any(stat[1] == pgid and _alive(int(pid))
+               for pid in filter(str.isdigit, os.listdir("/proc"))
+               if (stat := _proc_stat(pid)) is not None)
 
 
 def _owned(pid, marker):
     """True if pid's command line contains marker or its working directory is marker:
-    a pid read from a pid file may have been reused by an unrelated process."""
+    a pid read from a pid file may have been reused by an unrelated process. Asked of
+    each thread: a main thread that has ended shows neither (see _alive)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        cwd = os.readlink(f"/proc/{pid}/cwd")
+        tasks = [Path(f"/proc/{pid}/task") / tid for tid in os.listdir(f"/proc/{pid}/task")]
     except OSError:
         return False
-    return marker in cmdline or cwd == marker
+    for task in tasks:
+        try:
+            cmdline = (task / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(task / "cwd")
+        except OSError:  # this thread has ended, or is ending
+            continue
+        if marker in cmdline or cwd == marker:
+            return True
+    return False
 
 
 def traversable(path, user):
@@ -334,6 +345,25 @@ class Processes:
         (self.dir / name).unlink(missing_ok=True)
 
 
+# What every private MariaDB server (this module's, and each node of the test cluster)
+# runs with.
+SERVER_OPTIONS = (
+    "--skip-name-resolve", "--max-connections=500",
+    "--character-set-server=utf8mb4", "--collation-server=utf8mb4_nopad_bin",
+    # A 2xx answer means the message is on disk (DESIGN.md section 12).
+    "--innodb-flush-log-at-trx-commit=1",
+    # Interleaved auto-increment, as Galera requires.
+    "--innodb-autoinc-lock-mode=2",
+    # Tests kill the server and start another on its files. With io_uring, the kernel
+    # does not wait at a process's exit for its reads and writes of ordinary files
+    # still in flight, while the server's file locks go with the process: a killed
+    # server's last page writes could land after the next server has read those
+    # pages. Synchronous writes from the server's own threads end when its last
+    # thread does (see _alive).
+    "--innodb-use-native-aio=0",
+)
+
+
 class MariaDB:
     """A private MariaDB server: own data directory and socket, no TCP. With user (a
     name), the server runs as that user, and its socket directory is beside its
@@ -387,13 +417,7 @@ class MariaDB:
             "mariadbd", "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}",
             f"--tmpdir={tmpdir}",
             f"--pid-file={self.dir / 'mariadb.pid'}", f"--log-error={self.log}",
-            "--skip-networking", "--skip-name-resolve",
-            # A 2xx answer means the message is on disk (DESIGN.md section 12).
-            "--innodb-flush-log-at-trx-commit=1",
-            # Interleaved auto-increment, as Galera requires.
-            "--innodb-autoinc-lock-mode=2",
-            "--max-connections=500", "--character-set-server=utf8mb4",
-            "--collation-server=utf8mb4_nopad_bin", *as_root],
+            "--skip-networking", *SERVER_OPTIONS, *as_root],
             self.dir / "mariadbd.out", marker=f"--datadir={self.datadir}", user=self.user)
 
         def answers():

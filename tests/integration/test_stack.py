@@ -5,15 +5,27 @@ import hashlib
 import json
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import herald_stack
-from hd import FAST_ANSWER_S
+from hd import FAST_ANSWER_S, once
 
 REPO = Path(__file__).resolve().parent.parent.parent
 ECHO = Path(__file__).resolve().parent / "fcgi_echo.py"
+# Ends its main thread (pthread_exit, through ctypes, which lets go of the interpreter
+# lock first) while a second thread lives on until the file argv[1] exists.
+MAIN_THREAD_ENDS_FIRST = """
+import ctypes, os, sys, threading, time
+def linger():
+    while not os.path.exists(sys.argv[1]):
+        time.sleep(0.01)
+    os._exit(0)
+threading.Thread(target=linger).start()
+ctypes.CDLL(None).pthread_exit(None)
+"""
 
 
 def readme_curl_blocks():
@@ -154,3 +166,25 @@ def test_servers_pass_a_16_mib_body_whole(ctx):
         got = echo(ctx, base, "POST", "/developer/push", body, {"Content-Type": "application/json"})
     assert got["params"]["CONTENT_LENGTH"] == str(len(body))
     assert got["body_bytes"] == len(body) and got["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+@once
+def test_a_process_is_running_until_its_last_thread_ends_not_its_main_one(ctx):
+    # A killed MariaDB's main thread ends first, while its other threads may still be
+    # writing to its files: until the last one has ended, the server has not.
+    with tempfile.TemporaryDirectory() as tmp:
+        done = Path(tmp) / "done"
+        processes = ctx.stack.processes
+        proc = processes.spawn("lingering", [sys.executable, "-c", MAIN_THREAD_ENDS_FIRST, str(done)],
+                               Path(tmp) / "out", marker=str(done))
+        main_ended = lambda: herald_stack._proc_stat(proc.pid)[0] == "Z"
+        herald_stack.wait_for(lambda: main_ended() or proc.poll() is not None, 10,
+                              "its main thread to end")
+        assert proc.poll() is None, (proc.returncode, (Path(tmp) / "out").read_text())
+        assert main_ended() and len(herald_stack.thread_states(proc.pid)) == 2
+        assert processes.pids("lingering") == [proc.pid]
+        assert not processes.group_gone(proc.pid)
+        done.touch()
+        herald_stack.wait_for(lambda: not processes.pids("lingering"), 10, "its last thread to end")
+        assert processes.group_gone(proc.pid) and proc.returncode == 0
+        processes.stop("lingering")
