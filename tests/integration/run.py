@@ -212,7 +212,7 @@ class Runner:
         if self.stack.db.running():
             problems += self.resume_db()
         else:
-            self.stack.db.start()
+            problems += self.start_db()
         problems += self.restore_config() + self.restore_mocks()
         # lighttpd restarts the programs it spawned; spawn-fcgi does not, so for Apache
         # a program that died is noticed here.
@@ -237,6 +237,25 @@ class Runner:
         for name in left:
             self.stack.processes.stop(name)
         return [f"left running: {', '.join(left)}; stopped"] if left else []
+
+    def start_db(self):
+        """Start the MariaDB that a test stopped or killed. One that cannot start (its
+        files did not survive) is set aside and made anew, migrated and with the same
+        accounts: it fails the test after which it broke, not every test after that."""
+        db = self.stack.db
+        try:
+            db.start()
+            return []
+        except herald_stack.StackError as e:
+            self.details.write(f"== MariaDB did not start again\n{e}\n")
+        db.stop()
+        aside = db.datadir.with_name(f"data-broken-{time.strftime('%H%M%S')}")
+        db.datadir.rename(aside)
+        db.start()
+        db.migrate()
+        self.stack.create_accounts()
+        return [f"MariaDB could not start again ({db.log}); its data directory is kept as "
+                f"{aside}, and a new one was made"]
 
     def resume_db(self):
         """SIGCONT a MariaDB that a test left stopped (SIGSTOP)."""
