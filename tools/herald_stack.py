@@ -150,13 +150,15 @@ def tail(path, lines=15):
 
 
 def _proc_stat(pid):
-    """(state, process group) of pid from /proc, or None if there is no such process."""
+    """(state, process group, start time) of pid from /proc, or None if there is no
+    such process. The start time (clock ticks after boot) and the pid together name one
+    process: a pid is used again, never with the same start time."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    state, _, pgrp = stat[stat.rindex(")") + 2:].split()[:3]
-    return state, int(pgrp)
+    fields = stat[stat.rindex(")") + 2:].split()
+    return fields[0], int(fields[2]), int(fields[19])
 
 
 def thread_states(pid):
@@ -193,21 +195,14 @@ def _group_alive(pgid):
 
 def _owned(pid, marker):
     """True if pid's command line contains marker or its working directory is marker:
-    a pid read from a pid file may have been reused by an unrelated process. Asked of
-    each thread: a main thread that has ended shows neither (see _alive)."""
+    how pid files written without start times (by an older herald_stack) are told from
+    a reused pid. An ending process shows neither, so it counts as gone early."""
     try:
-        tasks = [Path(f"/proc/{pid}/task") / tid for tid in os.listdir(f"/proc/{pid}/task")]
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        cwd = os.readlink(f"/proc/{pid}/cwd")
     except OSError:
         return False
-    for task in tasks:
-        try:
-            cmdline = (task / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            cwd = os.readlink(task / "cwd")
-        except OSError:  # this thread has ended, or is ending
-            continue
-        if marker in cmdline or cwd == marker:
-            return True
-    return False
+    return marker in cmdline or cwd == marker
 
 
 def traversable(path, user):
@@ -276,8 +271,10 @@ def write_credentials_key(path, key_id="local-1"):
 
 class Processes:
     """The processes a stack started, recorded in run_dir/pids/<name>: first line a
-    marker that identifies them (see _owned), then one pid per line. Each pid leads its
-    own process group, which is what gets signalled."""
+    marker that identifies them (see _owned), then a line per process: its pid and its
+    start time (see _proc_stat), which tell it from a later process given the same pid
+    for as long as any of its threads runs. Each pid leads its own process group, which
+    is what gets signalled."""
 
     def __init__(self, run_dir):
         self.dir = Path(run_dir) / "pids"
@@ -302,15 +299,25 @@ class Processes:
 
     def record(self, name, marker, pids):
         self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / name).write_text("\n".join([marker] + [str(p) for p in pids]) + "\n")
+        # A process gone already gets start time 0, which no later process has.
+        lines = [f"{p} {(_proc_stat(p) or (0, 0, 0))[2]}" for p in pids]
+        (self.dir / name).write_text("\n".join([marker] + lines) + "\n")
 
     def pids(self, name):
         """The recorded pids of name that are still alive and ours."""
         try:
-            marker, *pids = (self.dir / name).read_text().splitlines()
+            marker, *lines = (self.dir / name).read_text().splitlines()
         except (OSError, ValueError):
             return []
-        return [int(p) for p in pids if self.alive(int(p)) and _owned(int(p), marker)]
+        found = []
+        for line in lines:
+            pid, _, started = line.partition(" ")
+            stat = _proc_stat(int(pid))
+            ours = (stat is not None and str(stat[2]) == started) if started \
+                else _owned(int(pid), marker)
+            if ours and self.alive(int(pid)):
+                found.append(int(pid))
+        return found
 
     def alive(self, pid):
         proc = self.children.get(pid)
@@ -358,8 +365,10 @@ SERVER_OPTIONS = (
     # does not wait at a process's exit for its reads and writes of ordinary files
     # still in flight, while the server's file locks go with the process: a killed
     # server's last page writes could land after the next server has read those
-    # pages. Synchronous writes from the server's own threads end when its last
-    # thread does (see _alive).
+    # pages (a suspected cause of one failed recovery, not shown). Without native
+    # AIO, InnoDB's own I/O threads write with pwrite(), in the background as before,
+    # and a write ends before its thread can. The only setting here that a packaged
+    # MariaDB does not share.
     "--innodb-use-native-aio=0",
 )
 

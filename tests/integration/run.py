@@ -23,6 +23,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -213,6 +214,7 @@ class Runner:
             problems += self.resume_db()
         else:
             problems += self.start_db()
+        problems += self.ensure_database()
         problems += self.restore_config() + self.restore_mocks()
         # lighttpd restarts the programs it spawned; spawn-fcgi does not, so for Apache
         # a program that died is noticed here.
@@ -239,23 +241,33 @@ class Runner:
         return [f"left running: {', '.join(left)}; stopped"] if left else []
 
     def start_db(self):
-        """Start the MariaDB that a test stopped or killed. One that cannot start (its
-        files did not survive) is set aside and made anew, migrated and with the same
-        accounts: it fails the test after which it broke, not every test after that."""
+        """Start the MariaDB that a test stopped or killed. One that exits instead (its
+        files did not survive) is set aside, and ensure_database makes a new one: it
+        fails the test after which it broke, not every test after that."""
         db = self.stack.db
         try:
             db.start()
             return []
         except herald_stack.StackError as e:
+            if db.running():  # still recovering when the wait ended: its files may be whole
+                raise
             self.details.write(f"== MariaDB did not start again\n{e}\n")
-        db.stop()
-        aside = db.datadir.with_name(f"data-broken-{time.strftime('%H%M%S')}")
-        db.datadir.rename(aside)
+        aside = Path(tempfile.mkdtemp(prefix="data-broken-", dir=db.dir))
+        db.datadir.rename(aside / "data")
         db.start()
-        db.migrate()
+        return [f"MariaDB could not start again ({db.log}); its data directory is kept in {aside}"]
+
+    def ensure_database(self):
+        """Make herald's database anew (migrated, with the same accounts) if it is gone,
+        and start the servers again: their programs keep what they learnt of the old one
+        (ids, provider tokens)."""
+        if (self.stack.db.datadir / herald_stack.DB_NAME).is_dir():
+            return []
+        self.stack.db.migrate()
         self.stack.create_accounts()
-        return [f"MariaDB could not start again ({db.log}); its data directory is kept as "
-                f"{aside}, and a new one was made"]
+        for server in self.urls:
+            self.restart(server)
+        return ["herald's database was gone; made anew and the servers restarted"]
 
     def resume_db(self):
         """SIGCONT a MariaDB that a test left stopped (SIGSTOP)."""

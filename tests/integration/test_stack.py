@@ -177,14 +177,16 @@ def test_a_process_is_running_until_its_last_thread_ends_not_its_main_one(ctx):
         processes = ctx.stack.processes
         proc = processes.spawn("lingering", [sys.executable, "-c", MAIN_THREAD_ENDS_FIRST, str(done)],
                                Path(tmp) / "out", marker=str(done))
-        main_ended = lambda: herald_stack._proc_stat(proc.pid)[0] == "Z"
-        herald_stack.wait_for(lambda: main_ended() or proc.poll() is not None, 10,
-                              "its main thread to end")
-        assert proc.poll() is None, (proc.returncode, (Path(tmp) / "out").read_text())
-        assert main_ended() and len(herald_stack.thread_states(proc.pid)) == 2
-        assert processes.pids("lingering") == [proc.pid]
-        assert not processes.group_gone(proc.pid)
-        done.touch()
-        herald_stack.wait_for(lambda: not processes.pids("lingering"), 10, "its last thread to end")
-        assert processes.group_gone(proc.pid) and proc.returncode == 0
+        try:
+            main_ended = lambda: herald_stack._proc_stat(proc.pid)[0] == "Z"
+            herald_stack.wait_for(lambda: main_ended() or proc.poll() is not None, 10,
+                                  "its main thread to end")
+            assert proc.poll() is None, (proc.returncode, (Path(tmp) / "out").read_text())
+            assert main_ended() and len(herald_stack.thread_states(proc.pid)) == 2
+            assert processes.pids("lingering") == [proc.pid]
+            assert not processes.group_gone(proc.pid)
+        finally:
+            done.touch()
+        herald_stack.wait_for(lambda: processes.group_gone(proc.pid), 10, "its last thread to end")
+        assert processes.pids("lingering") == [] and proc.returncode == 0
         processes.stop("lingering")
