@@ -14,6 +14,9 @@ static const char *hd_log_program = "herald";
 static enum hd_log_level hd_log_threshold = HD_LOG_INFO;
 static enum hd_log_format hd_log_fmt = HD_LOG_TEXT;
 static _Thread_local char hd_log_request_id[HD_REQUEST_ID_LEN + 1];
+/* Taken once at setup: getpid() is a system call per line otherwise, and herald's
+ * programs never fork after setting up their log. 0: not set up. */
+static long hd_log_pid;
 
 const char *const hd_log_level_names[HD_LOG__MAX] = {
 	[HD_LOG_ERROR] = "error",
@@ -33,6 +36,7 @@ hd_log_setup(const char *program, enum hd_log_level level)
 	if (program)
 		hd_log_program = program;
 	hd_log_threshold = level;
+	hd_log_pid = (long)getpid();
 }
 
 void
@@ -115,6 +119,7 @@ hd_log_emit(enum hd_log_level level, const char *msg, const char *fields)
 {
 	struct hd_line l = { .len = 0 };
 	struct hd_tm tm;
+	long pid = hd_log_pid ? hd_log_pid : (long)getpid();
 
 	hd_time_split(hd_now_usec(), &tm);
 	if (hd_log_fmt == HD_LOG_JSON) {
@@ -122,7 +127,7 @@ hd_log_emit(enum hd_log_level level, const char *msg, const char *fields)
 		    "\"program\":\"", tm.year, tm.month, tm.day, tm.hour, tm.minute,
 		    tm.second, tm.usec / 1000);
 		hd_line_json_string(&l, hd_log_program, 0);
-		hd_line_printf(&l, "\",\"pid\":%ld,\"level\":\"%s\"", (long)getpid(),
+		hd_line_printf(&l, "\",\"pid\":%ld,\"level\":\"%s\"", pid,
 		    hd_log_level_names[level]);
 		if (hd_log_request_id[0])
 			hd_line_printf(&l, ",\"request_id\":\"%s\"", hd_log_request_id);
@@ -136,7 +141,7 @@ hd_log_emit(enum hd_log_level level, const char *msg, const char *fields)
 	} else {
 		hd_line_printf(&l, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s",
 		    tm.year, tm.month, tm.day, tm.hour, tm.minute, tm.second, tm.usec / 1000,
-		    hd_log_program, (long)getpid(), hd_log_level_names[level]);
+		    hd_log_program, pid, hd_log_level_names[level]);
 		if (hd_log_request_id[0])
 			hd_line_printf(&l, " req=%s", hd_log_request_id);
 		hd_line_printf(&l, ": %s", msg);

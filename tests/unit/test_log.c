@@ -115,6 +115,8 @@ test_json_lines(void)
 	CHECK(json_object_object_get_ex(doc, "route", &v) &&
 	    strcmp(json_object_get_string(v), "/developer/push") == 0);
 	CHECK(json_object_object_get_ex(doc, "status", &v) && json_object_get_int(v) == 201);
+	CHECK(json_object_object_get_ex(doc, "pid", &v) &&
+	    json_object_get_int64(v) == (int64_t)getpid());
 	CHECK(json_object_object_get_ex(doc, "ms", &v) && json_object_get_double(v) == 3.4);
 	CHECK(json_object_object_get_ex(doc, "msg", &v) &&
 	    strcmp(json_object_get_string(v), "POST /developer/push -> 201 in 3.4 ms") == 0);
