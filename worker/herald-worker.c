@@ -40,10 +40,9 @@
 #define IDLE_WAIT_MS 200
 /* How long a busy worker drives its transfers between claims and records. */
 #define BUSY_WAIT_MS 20
-/* The "so far" status line: at most this often while its figures change, and this
- * often while they do not (an idle worker says it is alive, not the same line every
- * few seconds). */
-#define STATS_EVERY_US (10 * HD_USEC_PER_SEC)
+/* The "so far" status line comes at most every worker_status_every_s while its figures
+ * change, and this often while they do not (an idle worker says it is alive, not the
+ * same line every few seconds). */
 #define STATS_IDLE_EVERY_US (600 * HD_USEC_PER_SEC)
 /* How often the queue backlog is measured for the send path's overload check. */
 #define BACKLOG_EVERY_US HD_USEC_PER_SEC
@@ -206,6 +205,12 @@ log_stats_now(const struct worker *w, const char *when)
 	log_stats(&st, when);
 }
 
+static int64_t
+stats_every_us(const struct worker *w)
+{
+	return (int64_t)w->cfg.worker_status_every_s * HD_USEC_PER_SEC;
+}
+
 /* Rewrites the textfile-collector file, if one is configured; a failure is logged
  * once until a write succeeds again. */
 static void
@@ -248,7 +253,7 @@ static void
 worker_loop(struct worker **wp, const char *log_path)
 {
 	struct worker *w = *wp;
-	int64_t next_stats = hd_now_usec() + STATS_EVERY_US, next_backlog = 0, next_metrics = 0;
+	int64_t next_stats = hd_now_usec() + stats_every_us(w), next_backlog = 0, next_metrics = 0;
 	int64_t next_seal = 0;
 	const struct hd_keyring *keys;
 	int64_t last_logged = hd_now_usec();
@@ -332,7 +337,7 @@ worker_loop(struct worker **wp, const char *log_path)
 				logged = now;
 				last_logged = hd_now_usec();
 			}
-			next_stats = hd_now_usec() + STATS_EVERY_US;
+			next_stats = hd_now_usec() + stats_every_us(w);
 		}
 	}
 	worker_drain(w);

@@ -89,6 +89,7 @@ static const struct hd_ckey hd_ckeys[] = {
 	HD_STR(metrics_file),
 	HD_STR(worker_metrics_file),
 	HD_NUM(worker_metrics_every_s, 1, 3600, 5),
+	HD_NUM(worker_status_every_s, 1, 3600, 10),
 };
 
 #define HD_NKEYS (sizeof(hd_ckeys) / sizeof(hd_ckeys[0]))

@@ -87,6 +87,8 @@ struct hd_config {
 	char *metrics_file;
 	char *worker_metrics_file;
 	unsigned worker_metrics_every_s;
+	/* The worker's "so far" status line: at most this often while its figures change. */
+	unsigned worker_status_every_s;
 };
 
 /* Fills cfg with defaults. Allocates nothing. */

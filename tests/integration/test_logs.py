@@ -122,18 +122,22 @@ def test_log_format_json_writes_one_json_object_per_line(ctx):
 @once
 @timeout(120)
 def test_worker_logs_its_status_when_it_changed_not_while_nothing_happens(ctx):
-    """The status line comes at most every 10 s while figures change; with nothing
-    delivered for longer than two of those periods, no line repeats the last one."""
+    """The status line comes at most every worker_status_every_s while figures change;
+    with nothing delivered for longer than two of those periods, no line repeats the
+    last one."""
     f = fresh_fixture(ctx)
     set_credentials(ctx, f, "apns")
     add_device(ctx, f, "ios")
     log = ctx.stack.run_dir / "status-worker.log"
-    with worker(ctx, "status-worker"):
+    config = ctx.stack.run_dir / "status-worker.conf"
+    config.write_text(ctx.stack.config_path.read_text() + "worker_status_every_s = 1\n")
+    with worker(ctx, "status-worker", config=config):
         push(ctx, f)
         wait_states(ctx, last_message(ctx, f))
         changed = wait_line([log], "so far: delivered 1,")
-        quiet_until = time.monotonic() + 25
+        quiet_until = time.monotonic() + 2.5
         while time.monotonic() < quiet_until:
             time.sleep(0.5)
         status_lines = [l for l in log.read_text().splitlines() if " so far: " in l]
-    assert status_lines == [changed], status_lines
+    # Lines before it (the push on its way) may come too; none may come after it.
+    assert status_lines[-1] == changed, status_lines
