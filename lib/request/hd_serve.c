@@ -71,12 +71,16 @@ hd_read_body(FCGX_Request *fr, struct hd_request *req, size_t max)
  * connection down and waits for the web server to close its end, reading what is
  * left, so that unread input cannot make the close a reset that discards the answer.
  * When the input was read to its end nothing is unread, and that wait only costs
- * the thread a sleep and a wake-up per request: a detached request is closed at once. */
+ * the thread a sleep and a wake-up per request: a detached request is closed at once.
+ * Only a connection that closes with this request is detached: libfcgi keeps the mark
+ * on a connection the web server keeps open (FCGI_KEEP_CONN) until it closes it, and
+ * a later request on it may leave input unread. */
 static void
 hd_finish(FCGX_Request *fr)
 {
-	if (fr->in->isClosed && FCGX_GetError(fr->in) == 0)
-		FCGX_Detach(fr);
+	if (!fr->keepConnection && FCGX_HasSeenEOF(fr->in) == EOF &&
+	    FCGX_GetError(fr->in) == 0 && FCGX_Detach(fr) != 0)
+		hd_log_debug("request not detached: closing after the web server");
 	FCGX_Finish_r(fr);
 }
 

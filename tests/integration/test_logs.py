@@ -134,7 +134,8 @@ def test_worker_logs_its_status_when_it_changed_not_while_nothing_happens(ctx):
     with worker(ctx, "status-worker", config=config):
         push(ctx, f)
         wait_states(ctx, last_message(ctx, f))
-        changed = wait_line([log], "so far: delivered 1,")
+        # Within a few seconds: the default period (10 s) would not be.
+        changed = wait_line([log], "so far: delivered 1,", timeout_s=5)
         quiet_until = time.monotonic() + 2.5
         while time.monotonic() < quiet_until:
             time.sleep(0.5)
