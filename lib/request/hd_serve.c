@@ -3,12 +3,17 @@
  * which would copy each request's parameters into the process environment where
  * libcurl, OpenSSL and the MariaDB client read variables.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <fcgiapp.h>
 
 #include "hd_deliver.h"
@@ -105,21 +110,43 @@ hd_write_reply(FCGX_Request *fr, const struct hd_request *req, const struct hd_r
 		FCGX_PutStr(r->body.data, (int)r->body.len, fr->out);
 }
 
-/* SIGTERM (lighttpd and spawn-fcgi stop their programs with it) ends the accept loop
- * instead of the process: it is blocked while a request is served (libfcgi's reads
- * and writes do not retry after a signal) and delivered only while waiting in accept,
- * so a request in flight finishes, and main() returns, which also lets
- * LeakSanitizer check the process at exit. With several request threads, only the
- * one in accept (accepts are serialised, as libfcgi's threaded example does) has it
- * unblocked; the others see hd_stopping before they accept again. */
+/* SIGTERM (lighttpd and spawn-fcgi stop their programs with it) ends the request
+ * threads instead of the process, which then returns from hd_serve(): LeakSanitizer
+ * checks it at exit. A request thread has SIGTERM unblocked only while it waits for a
+ * request in FCGX_Accept_r (libfcgi's reads and writes do not retry after a signal), so
+ * a request in flight finishes. Every thread waits there on its own, without a lock:
+ * in accept() for a new connection, or reading the next request on a connection the
+ * web server keeps open (FCGI_KEEP_CONN), which must not wait for another thread's
+ * accept. The kernel gives a SIGTERM to one of them; its handler wakes the main
+ * thread, which interrupts the others in turn (hd_stop_threads). */
 static volatile sig_atomic_t hd_stopping;
+/* The write end of the pipe that wakes the main thread: written by the handler and by
+ * each request thread that ends. */
+static int hd_wake_fd = -1;
+
+/* Milliseconds between the main thread's signals to request threads that have not
+ * ended: one that was about to block when the last one came misses it. */
+#define HD_STOP_RESEND_MS 50
+
+static void
+hd_wake_main(void)
+{
+	ssize_t n = write(hd_wake_fd, "", 1);
+
+	/* A full pipe already holds a wake-up. */
+	(void)n;
+}
 
 static void
 hd_on_term(int sig)
 {
+	int saved = errno;
+
 	(void)sig;
 	hd_stopping = 1;
 	FCGX_ShutdownPending();
+	hd_wake_main();
+	errno = saved;
 }
 
 /* What the request threads of a process share. */
@@ -127,7 +154,8 @@ struct hd_server {
 	const struct hd_program *prog;
 	const struct hd_config *cfg;
 	struct hd_batch *batch;          /* NULL: no batching */
-	pthread_mutex_t accept_lock;
+	int wake[2];                     /* the pipe of hd_wake_fd */
+	atomic_bool failed;              /* a request thread could not accept */
 	sigset_t termset;
 };
 
@@ -141,6 +169,7 @@ struct hd_thread {
 	 * (worker_db_user); otherwise it shares ctx.db. */
 	struct hd_db *delivery_db;
 	FCGX_Request fr;
+	atomic_bool ended;
 };
 
 /* The thread's inline deliverer, on a connection of the delivering account's when it
@@ -175,14 +204,17 @@ hd_thread_main(void *arg)
 		int64_t started, took;
 		int accepted;
 
-		pthread_mutex_lock(&srv->accept_lock);
 		/* A SIGTERM that came during the last request is delivered on unblocking. */
 		pthread_sigmask(SIG_UNBLOCK, &srv->termset, NULL);
 		accepted = hd_stopping ? -1 : FCGX_Accept_r(&th->fr);
 		pthread_sigmask(SIG_BLOCK, &srv->termset, NULL);
-		pthread_mutex_unlock(&srv->accept_lock);
-		if (accepted < 0)
+		if (accepted < 0) {
+			if (!hd_stopping) {
+				hd_log_error("accepting a request failed: %s", strerror(-accepted));
+				atomic_store(&srv->failed, true);
+			}
 			break;
+		}
 
 		started = hd_monotonic_usec();
 		/* Without randomness the request goes on unnamed rather than refused. */
@@ -217,7 +249,70 @@ hd_thread_main(void *arg)
 				hd_log_warn("rate-limit housekeeping failed");
 		}
 	}
+	/* A connection the web server kept open is closed with the thread, at once: no
+	 * answer is in flight on it that the close could lose. */
+	if (th->fr.ipcFd >= 0 && FCGX_Detach(&th->fr) != 0)
+		hd_log_debug("kept connection not detached: closing after the web server");
+	FCGX_Free(&th->fr, 1);
+	atomic_store(&th->ended, true);
+	hd_wake_main();
 	return NULL;
+}
+
+/* The main thread's wake-up pipe: neither end blocks, so that the signal handler never
+ * waits on a full pipe. */
+static enum hd_err
+hd_wake_pipe(int fds[2])
+{
+	if (pipe(fds) != 0)
+		return HD_ERR_IO;
+	for (int i = 0; i < 2; i++) {
+		if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) != 0 ||
+		    fcntl(fds[i], F_SETFL, O_NONBLOCK) != 0) {
+			close(fds[0]);
+			close(fds[1]);
+			return HD_ERR_IO;
+		}
+	}
+	return HD_OK;
+}
+
+/* Waits until the wake-up pipe has something to read, or timeout_ms (-1: no limit),
+ * and empties it. */
+static void
+hd_wait_wake(const struct hd_server *srv, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = srv->wake[0], .events = POLLIN };
+	char drain[64];
+
+	if (poll(&pfd, 1, timeout_ms) > 0)
+		while (read(srv->wake[0], drain, sizeof(drain)) > 0)
+			;
+}
+
+/* Runs in the main thread once the request threads are started: waits for a SIGTERM
+ * or for a request thread to end, then ends them all. A thread waiting for a request
+ * gets a SIGTERM of its own, which interrupts its accept() or its read; one serving a
+ * request has SIGTERM blocked and sees hd_stopping when it is done. */
+static void
+hd_stop_threads(struct hd_server *srv, struct hd_thread *threads, size_t nthreads)
+{
+	bool waiting;
+
+	hd_wait_wake(srv, -1);
+	hd_stopping = 1;
+	FCGX_ShutdownPending();
+	do {
+		waiting = false;
+		for (size_t i = 0; i < nthreads; i++) {
+			if (threads[i].started && !atomic_load(&threads[i].ended)) {
+				waiting = true;
+				pthread_kill(threads[i].tid, SIGTERM);
+			}
+		}
+		if (waiting)
+			hd_wait_wake(srv, HD_STOP_RESEND_MS);
+	} while (waiting);
 }
 
 /* Whether an endpoint of the program has one of flags. A program that sends runs
@@ -275,10 +370,14 @@ hd_serve(const struct hd_program *prog)
 			goto out;
 		}
 	}
-	pthread_mutex_init(&srv.accept_lock, NULL);
+	if (hd_wake_pipe(srv.wake) != HD_OK) {
+		hd_log_error("start-up failed: %s", strerror(errno));
+		goto out;
+	}
+	hd_wake_fd = srv.wake[1];
 	if (FCGX_Init() != 0 || (threads = calloc(nthreads, sizeof(*threads))) == NULL) {
 		hd_log_error("start-up failed");
-		goto out_lock;
+		goto out_pipe;
 	}
 	for (size_t i = 0; i < nthreads; i++) {
 		struct hd_thread *th = &threads[i];
@@ -301,18 +400,19 @@ hd_serve(const struct hd_program *prog)
 	}
 	hd_log_info("ready (%zu request thread%s, send batches of up to %u)", nthreads,
 	    nthreads == 1 ? "" : "s", srv.batch ? cfg.send_batch_max : 1);
-	for (size_t i = 1; i < nthreads; i++) {
+	for (size_t i = 0; i < nthreads; i++) {
 		if (pthread_create(&threads[i].tid, NULL, hd_thread_main, &threads[i]) != 0) {
 			hd_log_error("could not start request thread %zu", i);
-			hd_stopping = 1;
+			atomic_store(&srv.failed, true);
+			hd_wake_main();
 			break;
 		}
 		threads[i].started = true;
 	}
-	hd_thread_main(&threads[0]);
-	rc = 0;
+	hd_stop_threads(&srv, threads, nthreads);
+	rc = atomic_load(&srv.failed) ? 1 : 0;
 out_threads:
-	for (size_t i = 1; i < nthreads; i++)
+	for (size_t i = 0; i < nthreads; i++)
 		if (threads[i].started)
 			pthread_join(threads[i].tid, NULL);
 	for (size_t i = 0; i < nthreads; i++) {
@@ -321,8 +421,10 @@ out_threads:
 		hd_db_free(threads[i].ctx.db);
 	}
 	free(threads);
-out_lock:
-	pthread_mutex_destroy(&srv.accept_lock);
+out_pipe:
+	hd_wake_fd = -1;
+	close(srv.wake[0]);
+	close(srv.wake[1]);
 out:
 	hd_batch_stop(srv.batch);
 	hd_metrics_teardown();
