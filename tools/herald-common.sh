@@ -5,7 +5,7 @@
 HERALD_PACKAGES=(build-essential autoconf automake libtool pkg-config
   libfcgi-dev libjson-c-dev libxml2-dev libcurl4-openssl-dev libssl-dev libmariadb-dev
   mariadb-server mariadb-client lighttpd apache2 spawn-fcgi curl python3 git
-  python3-h2 python3-cryptography
+  python3-h2 python3-cryptography python3-pymysql
   nodejs python3-requests golang-go  # the webpush seed's examples run in the tests
   galera-4 rsync iproute2)  # the cluster tests: Galera, its rsync state transfer (uses ss)
 

@@ -130,10 +130,11 @@ class Node(herald_stack.MariaDB):
 
     def status(self):
         """{name: value} of the wsrep status variables, {} when the node does not answer."""
-        result = self._client(["-e", "SHOW GLOBAL STATUS LIKE 'wsrep_%'"], "", timeout=10)
-        if result.returncode != 0:
+        try:
+            return dict(self.query("SHOW GLOBAL STATUS LIKE 'wsrep_%'", database=None,
+                                   timeout=10))
+        except StackError:
             return {}
-        return dict(line.split("\t", 1) for line in result.stdout.splitlines() if "\t" in line)
 
     def wait_ready(self, timeout=SYNC_TIMEOUT_S, size=None):
         def ready():
