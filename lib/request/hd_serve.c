@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
 #include "hd_deliver.h"
@@ -79,12 +81,16 @@ hd_read_body(FCGX_Request *fr, struct hd_request *req, size_t max)
  * the thread a sleep and a wake-up per request: a detached request is closed at once.
  * Only a connection that closes with this request is detached: libfcgi keeps the mark
  * on a connection the web server keeps open (FCGI_KEEP_CONN) until it closes it, and
- * a later request on it may leave input unread. */
+ * a later request on it may leave input unread. A kept connection whose request left
+ * input unread is closed all the same: its next request would start in that input. */
 static void
 hd_finish(FCGX_Request *fr)
 {
-	if (!fr->keepConnection && FCGX_HasSeenEOF(fr->in) == EOF &&
-	    FCGX_GetError(fr->in) == 0 && FCGX_Detach(fr) != 0)
+	bool read_all = FCGX_HasSeenEOF(fr->in) == EOF && FCGX_GetError(fr->in) == 0;
+
+	if (!read_all)
+		fr->keepConnection = 0;
+	else if (!fr->keepConnection && FCGX_Detach(fr) != 0)
 		hd_log_debug("request not detached: closing after the web server");
 	FCGX_Finish_r(fr);
 }
@@ -112,22 +118,27 @@ hd_write_reply(FCGX_Request *fr, const struct hd_request *req, const struct hd_r
 
 /* SIGTERM (lighttpd and spawn-fcgi stop their programs with it) ends the request
  * threads instead of the process, which then returns from hd_serve(): LeakSanitizer
- * checks it at exit. A request thread has SIGTERM unblocked only while it waits for a
- * request in FCGX_Accept_r (libfcgi's reads and writes do not retry after a signal), so
- * a request in flight finishes. Every thread waits there on its own, without a lock:
- * in accept() for a new connection, or reading the next request on a connection the
- * web server keeps open (FCGI_KEEP_CONN), which must not wait for another thread's
- * accept. The kernel gives a SIGTERM to one of them; its handler wakes the main
- * thread, which interrupts the others in turn (hd_stop_threads). */
-static volatile sig_atomic_t hd_stopping;
-/* The write end of the pipe that wakes the main thread: written by the handler and by
- * each request thread that ends. */
+ * checks it at exit. Only the main thread takes the signal; the request threads keep
+ * it blocked, so that no read or write of theirs fails with EINTR (libfcgi's do not
+ * retry), and learn of the stop from a pipe that the main thread closes.
+ *
+ * Each request thread waits for its next request on its own, without a lock: on the
+ * listening socket, or on a connection the web server keeps open (FCGI_KEEP_CONN), so
+ * that a kept connection never waits for another thread's accept. It calls
+ * FCGX_Accept_r only once its descriptor is readable; the listening socket does not
+ * block, so a thread that loses a connection to another gets EAGAIN back.
+ *
+ * libfcgi's own stop flag (FCGX_ShutdownPending, which its SIGUSR1 handler sets) is
+ * never set: once it is, a connection that sends nothing for 2 s after its accept
+ * sends OS_Accept round a loop on a closed descriptor for ever. SIGUSR1 stops the
+ * program as SIGTERM does. */
 static int hd_wake_fd = -1;
 
-/* Milliseconds between the main thread's signals to request threads that have not
- * ended: one that was about to block when the last one came misses it. */
-#define HD_STOP_RESEND_MS 50
+/* Milliseconds a thread waits before accepting again after running out of file
+ * descriptors or memory. */
+#define HD_ACCEPT_BACKOFF_MS 100
 
+/* Wakes the main thread: by the signal handler and by each request thread that ends. */
 static void
 hd_wake_main(void)
 {
@@ -143,8 +154,6 @@ hd_on_term(int sig)
 	int saved = errno;
 
 	(void)sig;
-	hd_stopping = 1;
-	FCGX_ShutdownPending();
 	hd_wake_main();
 	errno = saved;
 }
@@ -154,9 +163,10 @@ struct hd_server {
 	const struct hd_program *prog;
 	const struct hd_config *cfg;
 	struct hd_batch *batch;          /* NULL: no batching */
-	int wake[2];                     /* the pipe of hd_wake_fd */
+	int wake[2];                     /* to the main thread: SIGTERM, a thread ended */
+	int stop[2];                     /* to the request threads: the write end closed */
 	atomic_bool failed;              /* a request thread could not accept */
-	sigset_t termset;
+	sigset_t termset;                /* SIGTERM and SIGUSR1 */
 };
 
 /* One request thread: its own FastCGI request and database connection. */
@@ -169,7 +179,6 @@ struct hd_thread {
 	 * (worker_db_user); otherwise it shares ctx.db. */
 	struct hd_db *delivery_db;
 	FCGX_Request fr;
-	atomic_bool ended;
 };
 
 /* The thread's inline deliverer, on a connection of the delivering account's when it
@@ -187,6 +196,70 @@ hd_thread_deliverer(struct hd_thread *th)
 	return hd_deliverer_new(cfg, th->delivery_db, &th->ctx.deliverer);
 }
 
+/* Whether the main thread has closed the stop pipe, waiting at most timeout_ms. */
+static bool
+hd_stop_seen(const struct hd_server *srv, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = srv->stop[0], .events = POLLIN };
+
+	return poll(&pfd, 1, timeout_ms) > 0;
+}
+
+/* Waits for the thread's next request and accepts it: true, or false when the program
+ * stops or can accept no more. */
+static bool
+hd_next_request(struct hd_thread *th)
+{
+	struct hd_server *srv = th->srv;
+
+	for (;;) {
+		/* The next request of a kept connection, or a new connection. */
+		struct pollfd pfd[2] = {
+			{ .fd = srv->stop[0], .events = POLLIN },
+			{ .fd = th->fr.ipcFd >= 0 ? th->fr.ipcFd : FCGI_LISTENSOCK_FILENO,
+			  .events = POLLIN },
+		};
+		int rc;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			hd_log_error("waiting for a request failed: %s", strerror(errno));
+			atomic_store(&srv->failed, true);
+			return false;
+		}
+		if (pfd[0].revents != 0)
+			return false;
+		if (pfd[1].revents == 0)
+			continue;
+		if ((rc = FCGX_Accept_r(&th->fr)) == 0)
+			return true;
+		switch (-rc) {
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+			/* Another thread took the connection; or a kept connection closed
+			 * and no new one waits. */
+			break;
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			hd_log_warn("accepting a request failed: %s; again in %d ms",
+			    strerror(-rc), HD_ACCEPT_BACKOFF_MS);
+			if (hd_stop_seen(srv, HD_ACCEPT_BACKOFF_MS))
+				return false;
+			break;
+		default:
+			hd_log_error("accepting a request failed: %s",
+			    rc > -4096 ? strerror(-rc) : "libfcgi error");
+			atomic_store(&srv->failed, true);
+			return false;
+		}
+	}
+}
+
 static void *
 hd_thread_main(void *arg)
 {
@@ -202,19 +275,9 @@ hd_thread_main(void *arg)
 		struct hd_reply reply;
 		char request_id[HD_REQUEST_ID_LEN + 1];
 		int64_t started, took;
-		int accepted;
 
-		/* A SIGTERM that came during the last request is delivered on unblocking. */
-		pthread_sigmask(SIG_UNBLOCK, &srv->termset, NULL);
-		accepted = hd_stopping ? -1 : FCGX_Accept_r(&th->fr);
-		pthread_sigmask(SIG_BLOCK, &srv->termset, NULL);
-		if (accepted < 0) {
-			if (!hd_stopping) {
-				hd_log_error("accepting a request failed: %s", strerror(-accepted));
-				atomic_store(&srv->failed, true);
-			}
+		if (!hd_next_request(th))
 			break;
-		}
 
 		started = hd_monotonic_usec();
 		/* Without randomness the request goes on unnamed rather than refused. */
@@ -254,65 +317,78 @@ hd_thread_main(void *arg)
 	if (th->fr.ipcFd >= 0 && FCGX_Detach(&th->fr) != 0)
 		hd_log_debug("kept connection not detached: closing after the web server");
 	FCGX_Free(&th->fr, 1);
-	atomic_store(&th->ended, true);
 	hd_wake_main();
 	return NULL;
 }
 
-/* The main thread's wake-up pipe: neither end blocks, so that the signal handler never
- * waits on a full pipe. */
+/* Checks that the program was given a listening socket, as its standard input, and
+ * makes its accepts return at once: a thread woken for a connection that another
+ * takes first must not sleep in accept(), where the stop pipe cannot reach it. */
 static enum hd_err
-hd_wake_pipe(int fds[2])
+hd_listening_socket(void)
 {
-	if (pipe(fds) != 0)
+	int listening = 0;
+	socklen_t len = sizeof(listening);
+	int flags;
+
+	if (getsockopt(FCGI_LISTENSOCK_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+	    !listening) {
+		hd_log_error("standard input is not a listening socket: start the program with "
+		    "spawn-fcgi, multiwatch or a web server that spawns FastCGI programs");
 		return HD_ERR_IO;
-	for (int i = 0; i < 2; i++) {
-		if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) != 0 ||
-		    fcntl(fds[i], F_SETFL, O_NONBLOCK) != 0) {
-			close(fds[0]);
-			close(fds[1]);
-			return HD_ERR_IO;
-		}
+	}
+	if ((flags = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL)) < 0 ||
+	    fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, flags | O_NONBLOCK) != 0) {
+		hd_log_error("start-up failed: listening socket: %s", strerror(errno));
+		return HD_ERR_IO;
 	}
 	return HD_OK;
 }
 
-/* Waits until the wake-up pipe has something to read, or timeout_ms (-1: no limit),
- * and empties it. */
-static void
-hd_wait_wake(const struct hd_server *srv, int timeout_ms)
+/* The main thread's pipes: neither end of the wake-up pipe blocks, so that the signal
+ * handler never waits on a full one. */
+static enum hd_err
+hd_pipes(struct hd_server *srv)
 {
-	struct pollfd pfd = { .fd = srv->wake[0], .events = POLLIN };
-	char drain[64];
-
-	if (poll(&pfd, 1, timeout_ms) > 0)
-		while (read(srv->wake[0], drain, sizeof(drain)) > 0)
-			;
+	if (pipe(srv->wake) != 0)
+		return HD_ERR_IO;
+	if (pipe(srv->stop) != 0)
+		return HD_ERR_IO;
+	for (int i = 0; i < 2; i++) {
+		if (fcntl(srv->wake[i], F_SETFL, O_NONBLOCK) != 0 ||
+		    fcntl(srv->wake[i], F_SETFD, FD_CLOEXEC) != 0 ||
+		    fcntl(srv->stop[i], F_SETFD, FD_CLOEXEC) != 0)
+			return HD_ERR_IO;
+	}
+	return HD_OK;
 }
 
-/* Runs in the main thread once the request threads are started: waits for a SIGTERM
- * or for a request thread to end, then ends them all. A thread waiting for a request
- * gets a SIGTERM of its own, which interrupts its accept() or its read; one serving a
- * request has SIGTERM blocked and sees hd_stopping when it is done. */
 static void
-hd_stop_threads(struct hd_server *srv, struct hd_thread *threads, size_t nthreads)
+hd_close_pipe(int fds[2])
 {
-	bool waiting;
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
 
-	hd_wait_wake(srv, -1);
-	hd_stopping = 1;
-	FCGX_ShutdownPending();
-	do {
-		waiting = false;
-		for (size_t i = 0; i < nthreads; i++) {
-			if (threads[i].started && !atomic_load(&threads[i].ended)) {
-				waiting = true;
-				pthread_kill(threads[i].tid, SIGTERM);
-			}
-		}
-		if (waiting)
-			hd_wait_wake(srv, HD_STOP_RESEND_MS);
-	} while (waiting);
+/* Runs in the main thread once the request threads are started: waits, with SIGTERM
+ * and SIGUSR1 unblocked, for one of them or for a request thread to end (it could not
+ * accept), then tells every request thread to stop. A thread serving a request
+ * finishes it first. */
+static void
+hd_stop_threads(struct hd_server *srv)
+{
+	struct pollfd pfd = { .fd = srv->wake[0], .events = POLLIN };
+
+	pthread_sigmask(SIG_UNBLOCK, &srv->termset, NULL);
+	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+		;
+	pthread_sigmask(SIG_BLOCK, &srv->termset, NULL);
+	hd_log_info("stopping: finishing the requests in flight");
+	close(srv->stop[1]);
+	srv->stop[1] = -1;
 }
 
 /* Whether an endpoint of the program has one of flags. A program that sends runs
@@ -341,15 +417,19 @@ hd_serve(const struct hd_program *prog)
 	memset(&srv, 0, sizeof(srv));
 	srv.prog = prog;
 	srv.cfg = &cfg;
+	srv.wake[0] = srv.wake[1] = srv.stop[0] = srv.stop[1] = -1;
 	hd_log_setup(prog->name, HD_LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
+	/* Installed before FCGX_Init, which then leaves them alone. */
 	memset(&term, 0, sizeof(term));
-	term.sa_handler = hd_on_term;    /* no SA_RESTART: accept() must return */
+	term.sa_handler = hd_on_term;
 	sigemptyset(&term.sa_mask);
 	sigaction(SIGTERM, &term, NULL);
+	sigaction(SIGUSR1, &term, NULL);
 	sigemptyset(&srv.termset);
 	sigaddset(&srv.termset, SIGTERM);
-	/* Every thread starts with SIGTERM blocked (inherited from this one). */
+	sigaddset(&srv.termset, SIGUSR1);
+	/* Every thread starts with them blocked (inherited from this one). */
 	pthread_sigmask(SIG_BLOCK, &srv.termset, NULL);
 	if (hd_config_load(&cfg, hd_config_path(), err, sizeof(err)) != HD_OK) {
 		hd_log_error("configuration %s: %s", hd_config_path(), err);
@@ -370,14 +450,16 @@ hd_serve(const struct hd_program *prog)
 			goto out;
 		}
 	}
-	if (hd_wake_pipe(srv.wake) != HD_OK) {
-		hd_log_error("start-up failed: %s", strerror(errno));
+	if (hd_listening_socket() != HD_OK)
 		goto out;
+	if (hd_pipes(&srv) != HD_OK) {
+		hd_log_error("start-up failed: %s", strerror(errno));
+		goto out_pipes;
 	}
 	hd_wake_fd = srv.wake[1];
 	if (FCGX_Init() != 0 || (threads = calloc(nthreads, sizeof(*threads))) == NULL) {
 		hd_log_error("start-up failed");
-		goto out_pipe;
+		goto out_pipes;
 	}
 	for (size_t i = 0; i < nthreads; i++) {
 		struct hd_thread *th = &threads[i];
@@ -409,7 +491,7 @@ hd_serve(const struct hd_program *prog)
 		}
 		threads[i].started = true;
 	}
-	hd_stop_threads(&srv, threads, nthreads);
+	hd_stop_threads(&srv);
 	rc = atomic_load(&srv.failed) ? 1 : 0;
 out_threads:
 	for (size_t i = 0; i < nthreads; i++)
@@ -421,10 +503,10 @@ out_threads:
 		hd_db_free(threads[i].ctx.db);
 	}
 	free(threads);
-out_pipe:
+out_pipes:
 	hd_wake_fd = -1;
-	close(srv.wake[0]);
-	close(srv.wake[1]);
+	hd_close_pipe(srv.wake);
+	hd_close_pipe(srv.stop);
 out:
 	hd_batch_stop(srv.batch);
 	hd_metrics_teardown();

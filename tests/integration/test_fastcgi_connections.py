@@ -48,7 +48,9 @@ class Program:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(self.path))
         listener.listen(16)
-        with open(sock_dir / f"{name}.out", "ab") as out:
+        self.out = sock_dir / f"{name}.out"
+        self.out.unlink(missing_ok=True)
+        with open(self.out, "ab") as out:
             self.proc = subprocess.Popen(
                 [str(ctx.stack.program_dir / herald_stack.PROGRAMS[name])],
                 stdin=listener, stdout=out, stderr=out, env=ctx.stack.program_env())
@@ -59,6 +61,35 @@ class Program:
         conn.settimeout(30)
         conn.connect(str(self.path))
         return conn
+
+    def wait_accepted(self):
+        """Until no connection waits in the listening socket's queue (ss: Recv-Q)."""
+        def queue():
+            out = subprocess.run(["ss", "-xlnH", "src", str(self.path)], capture_output=True,
+                                 text=True, check=True).stdout.split()
+            return int(out[2])
+        herald_stack.wait_for(lambda: queue() == 0, 30, "the program to accept")
+
+    def wait_output(self, text):
+        herald_stack.wait_for(lambda: text in self.out.read_text(errors="replace"), 30,
+                              f"{text!r} in the program's output")
+
+    def sigterm(self):
+        # Before its handler is in place, SIGTERM would kill the program outright.
+        self.wait_output("ready (")
+        self.proc.send_signal(signal.SIGTERM)
+
+    def ends_after_sigterm(self):
+        self.sigterm()
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("still running 30 s after SIGTERM") from None
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
 
 @contextmanager
@@ -71,10 +102,9 @@ def program(ctx, name="developer"):
         prog.proc.wait(timeout=30)
 
 
-def request(conn, body, content_length, keep=False, uri="/developer/push"):
-    """Sends a POST to uri on conn whose input is body (ended only when it is
-    content_length bytes long), with FCGI_KEEP_CONN when keep; reads the answer to its
-    end and returns its status line and its X-Request-Id."""
+def start_request(conn, body, content_length, keep=False, uri="/developer/push"):
+    """Sends a POST to uri on conn, with FCGI_KEEP_CONN when keep, whose input is
+    content_length bytes long; sends body, the first of them."""
     write_record(conn, BEGIN_REQUEST, 1,
                  struct.pack("!HB5x", RESPONDER, KEEP_CONN if keep else 0))
     write_record(conn, PARAMS, 1, encode_params({
@@ -83,8 +113,20 @@ def request(conn, body, content_length, keep=False, uri="/developer/push"):
         "CONTENT_LENGTH": str(content_length)}))
     write_record(conn, PARAMS, 1)
     write_record(conn, STDIN, 1, body)
+
+
+def request(conn, body, content_length, keep=False, uri="/developer/push"):
+    """Sends a POST to uri on conn whose input is body (ended only when it is
+    content_length bytes long), with FCGI_KEEP_CONN when keep; reads the answer to its
+    end and returns its status line and its X-Request-Id."""
+    start_request(conn, body, content_length, keep, uri)
     if len(body) == content_length:
         write_record(conn, STDIN, 1)
+    return answer(conn)
+
+
+def answer(conn):
+    """Reads an answer to its end; returns its status line and its X-Request-Id."""
     answer = bytearray()
     while True:
         rtype, _, content = read_record(conn)
@@ -107,20 +149,23 @@ def send_request(path, body, content_length):
     return conn, request(conn, body, content_length)[0]
 
 
+def closed_at_once(conn):
+    """Whether the program closed conn, not only shut its side down."""
+    assert conn.recv(1) == b"", "the program's end stayed open"
+    try:
+        conn.sendall(b"\0" * 1024)
+    except (BrokenPipeError, ConnectionResetError):
+        return True
+    return False
+
+
 @once
 def test_a_program_closes_at_once_after_answering_input_it_read_to_the_end(ctx):
     with program(ctx) as prog:
         conn, status = send_request(prog.path, b"{", 1)
         with conn:
             assert status.startswith("Status: 4"), status
-            assert conn.recv(1) == b"", "the program's end stayed open"
-            # Closed, not just shut down for writing: the program reads no more.
-            try:
-                conn.sendall(b"\0" * 1024)
-            except BrokenPipeError:
-                pass
-            else:
-                raise AssertionError("the program still reads its closed connection")
+            assert closed_at_once(conn), "the program still reads its closed connection"
 
 
 @once
@@ -175,6 +220,15 @@ def test_a_new_connection_is_answered_while_kept_connections_are_idle(ctx):
                 conn.close()
 
 
+@once
+def test_a_kept_connection_whose_request_left_input_unread_is_closed(ctx):
+    # Its next request would start in the unread input.
+    with program(ctx) as prog, prog.connect() as conn:
+        status, _ = request(conn, b"x" * 4096, 64 * 1024 * 1024, keep=True)
+        assert status.startswith("Status: 413"), status
+        assert conn.recv(1) == b"", "the connection was kept"
+
+
 def check_sigterm_ends_a_program_with_idle_kept_connections(ctx, name, uri, nkept):
     prog = Program(ctx, name)
     kept = []
@@ -184,19 +238,11 @@ def check_sigterm_ends_a_program_with_idle_kept_connections(ctx, name, uri, nkep
             kept.append(conn)
             status, _ = request(conn, b"{", 1, keep=True, uri=uri)
             assert status.startswith("Status: 4"), status
-        prog.proc.send_signal(signal.SIGTERM)
-        try:
-            assert prog.proc.wait(timeout=30) == 0, "exit status"
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"{name} still runs 30 s after SIGTERM") from None
-        for conn in kept:
-            assert conn.recv(1) == b"", "a kept connection stayed open"
+        assert prog.ends_after_sigterm() == 0, "exit status"
     finally:
         for conn in kept:
             conn.close()
-        if prog.proc.poll() is None:
-            prog.proc.kill()
-            prog.proc.wait()
+        prog.kill()
 
 
 @once
@@ -208,3 +254,45 @@ def test_sigterm_ends_a_program_of_many_request_threads_with_idle_kept_connectio
 @once
 def test_sigterm_ends_a_program_of_one_request_thread_with_an_idle_kept_connection(ctx):
     check_sigterm_ends_a_program_with_idle_kept_connections(ctx, "devices", "/nowhere", 1)
+
+
+def check_sigterm_ends_a_program_holding_a_connection_that_sent_nothing(ctx, name):
+    # libfcgi gives such a connection 2 s to start; with its own stop flag set, it
+    # then looped on the closed descriptor for ever.
+    prog = Program(ctx, name)
+    try:
+        with prog.connect() as silent:
+            prog.wait_accepted()
+            assert prog.ends_after_sigterm() == 0, "exit status"
+            assert silent.recv(1) == b""
+    finally:
+        prog.kill()
+
+
+@once
+def test_sigterm_ends_a_program_of_many_request_threads_holding_a_silent_connection(ctx):
+    check_sigterm_ends_a_program_holding_a_connection_that_sent_nothing(ctx, "developer")
+
+
+@once
+def test_sigterm_ends_a_program_of_one_request_thread_holding_a_silent_connection(ctx):
+    check_sigterm_ends_a_program_holding_a_connection_that_sent_nothing(ctx, "devices")
+
+
+@once
+def test_sigterm_lets_a_request_on_a_kept_connection_finish_then_closes_it_at_once(ctx):
+    prog = Program(ctx, "developer")
+    try:
+        with prog.connect() as conn:
+            body = b'{"alert": "in flight"}'
+            start_request(conn, body[:5], len(body), keep=True)
+            prog.sigterm()
+            prog.wait_output("stopping: finishing the requests in flight")
+            write_record(conn, STDIN, 1, body[5:])
+            write_record(conn, STDIN, 1)
+            status, _ = answer(conn)
+            assert status.startswith("Status: 4"), status
+            assert closed_at_once(conn), "closed only after waiting for the web server"
+            assert prog.proc.wait(timeout=30) == 0, "exit status"
+    finally:
+        prog.kill()
