@@ -464,16 +464,13 @@ class MariaDB:
         # A connection per call, like a client per call: nothing a call leaves in its
         # session (a transaction, a lock, a variable) reaches the next one. It costs
         # about a millisecond; starting the mariadb client costs about 25.
-        try:
-            conn = pymysql.connect(
-                unix_socket=str(self.socket), user=DB_USER, password="", database=database,
-                charset="utf8mb4", autocommit=True, client_flag=CLIENT.MULTI_STATEMENTS,
-                conv={}, connect_timeout=5, read_timeout=timeout, write_timeout=timeout)
-        except pymysql.Error as e:
-            raise StackError(f"ERROR {': '.join(str(a) for a in e.args)}") from None
         rows = []
         try:
-            with conn.cursor() as cursor:
+            with pymysql.connect(
+                    unix_socket=str(self.socket), user=DB_USER, password="", database=database,
+                    charset="utf8mb4", autocommit=True, client_flag=CLIENT.MULTI_STATEMENTS,
+                    conv={}, connect_timeout=5, read_timeout=timeout,
+                    write_timeout=timeout) as conn, conn.cursor() as cursor:
                 cursor.execute(sql)
                 while True:
                     if cursor.description:
@@ -482,8 +479,6 @@ class MariaDB:
                         break
         except pymysql.Error as e:
             raise StackError(f"ERROR {': '.join(str(a) for a in e.args)}") from None
-        finally:
-            conn.close()
         return rows
 
     def _client_script(self, sql, database, timeout):

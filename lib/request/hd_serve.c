@@ -122,11 +122,11 @@ hd_write_reply(FCGX_Request *fr, const struct hd_request *req, const struct hd_r
  * it blocked, so that no read or write of theirs fails with EINTR (libfcgi's do not
  * retry), and learn of the stop from a pipe that the main thread closes.
  *
- * Each request thread waits for its next request on its own, without a lock: on the
- * listening socket, or on a connection the web server keeps open (FCGI_KEEP_CONN), so
- * that a kept connection never waits for another thread's accept. It calls
- * FCGX_Accept_r only once its descriptor is readable; the listening socket does not
- * block, so a thread that loses a connection to another gets EAGAIN back.
+ * A request thread waits for its next request on the listening socket (one thread at
+ * a time) or on a connection the web server keeps open (FCGI_KEEP_CONN), which never
+ * waits for the listening socket's turn. It calls FCGX_Accept_r only once its
+ * descriptor is readable; the listening socket does not block, so a thread that
+ * loses a connection to another process gets EAGAIN back.
  *
  * libfcgi's own stop flag (FCGX_ShutdownPending, which its SIGUSR1 handler sets) is
  * never set: once it is, a connection that sends nothing for 2 s after its accept
@@ -165,6 +165,7 @@ struct hd_server {
 	struct hd_batch *batch;          /* NULL: no batching */
 	int wake[2];                     /* to the main thread: SIGTERM, a thread ended */
 	int stop[2];                     /* to the request threads: the write end closed */
+	pthread_mutex_t listen_lock;     /* held by the thread waiting on the listening socket */
 	atomic_bool failed;              /* a request thread could not accept */
 	sigset_t termset;                /* SIGTERM and SIGUSR1 */
 };
@@ -205,41 +206,62 @@ hd_stop_seen(const struct hd_server *srv, int timeout_ms)
 	return poll(&pfd, 1, timeout_ms) > 0;
 }
 
+/* What hd_wait_accept found besides a request (0) or an error (a negative errno). */
+enum {
+	HD_WAIT_STOP = 1,                /* the stop pipe closed */
+	HD_WAIT_AGAIN,                   /* woken with nothing to accept */
+};
+
+/* Waits until the thread's kept connection, or else the listening socket, is
+ * readable, then accepts its request. */
+static int
+hd_wait_accept(struct hd_thread *th)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = th->srv->stop[0], .events = POLLIN },
+		{ .fd = th->fr.ipcFd >= 0 ? th->fr.ipcFd : FCGI_LISTENSOCK_FILENO,
+		  .events = POLLIN },
+	};
+
+	if (poll(pfd, 2, -1) < 0)
+		return errno == EINTR ? HD_WAIT_AGAIN : -errno;
+	if (pfd[0].revents != 0)
+		return HD_WAIT_STOP;
+	if (pfd[1].revents == 0)
+		return HD_WAIT_AGAIN;
+	return FCGX_Accept_r(&th->fr);
+}
+
 /* Waits for the thread's next request and accepts it: true, or false when the program
- * stops or can accept no more. */
+ * stops or can accept no more. One thread at a time waits on the listening socket, so
+ * that a new connection wakes one thread, not every idle one; a thread with a kept
+ * connection waits on it alone. */
 static bool
 hd_next_request(struct hd_thread *th)
 {
 	struct hd_server *srv = th->srv;
 
 	for (;;) {
-		/* The next request of a kept connection, or a new connection. */
-		struct pollfd pfd[2] = {
-			{ .fd = srv->stop[0], .events = POLLIN },
-			{ .fd = th->fr.ipcFd >= 0 ? th->fr.ipcFd : FCGI_LISTENSOCK_FILENO,
-			  .events = POLLIN },
-		};
+		bool listening = th->fr.ipcFd < 0;
 		int rc;
 
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			hd_log_error("waiting for a request failed: %s", strerror(errno));
-			atomic_store(&srv->failed, true);
-			return false;
-		}
-		if (pfd[0].revents != 0)
-			return false;
-		if (pfd[1].revents == 0)
-			continue;
-		if ((rc = FCGX_Accept_r(&th->fr)) == 0)
+		if (listening)
+			pthread_mutex_lock(&srv->listen_lock);
+		rc = hd_wait_accept(th);
+		if (listening)
+			pthread_mutex_unlock(&srv->listen_lock);
+		if (rc == 0)
 			return true;
+		if (rc == HD_WAIT_STOP)
+			return false;
+		if (rc == HD_WAIT_AGAIN)
+			continue;
 		switch (-rc) {
 		case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
 		case EWOULDBLOCK:
 #endif
-			/* Another thread took the connection; or a kept connection closed
+			/* Another process took the connection; or a kept connection closed
 			 * and no new one waits. */
 			break;
 		case EMFILE:
@@ -457,9 +479,10 @@ hd_serve(const struct hd_program *prog)
 		goto out_pipes;
 	}
 	hd_wake_fd = srv.wake[1];
+	pthread_mutex_init(&srv.listen_lock, NULL);
 	if (FCGX_Init() != 0 || (threads = calloc(nthreads, sizeof(*threads))) == NULL) {
 		hd_log_error("start-up failed");
-		goto out_pipes;
+		goto out_lock;
 	}
 	for (size_t i = 0; i < nthreads; i++) {
 		struct hd_thread *th = &threads[i];
@@ -503,6 +526,8 @@ out_threads:
 		hd_db_free(threads[i].ctx.db);
 	}
 	free(threads);
+out_lock:
+	pthread_mutex_destroy(&srv.listen_lock);
 out_pipes:
 	hd_wake_fd = -1;
 	hd_close_pipe(srv.wake);
